@@ -1,0 +1,261 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/parley-chat/parley/internal/app"
+	"github.com/parley-chat/parley/internal/auth"
+)
+
+// openApp opens the database and applies migrations, for the
+// administrative commands; it logs only warnings.
+func openApp(ctx context.Context, s streams, store storageFlags) (*app.App, error) {
+	log := slog.New(slog.NewTextHandler(s.err, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return app.New(ctx, store.config(), log)
+}
+
+func newMigrateCommand(s streams) *cobra.Command {
+	var store storageFlags
+	cmd := &cobra.Command{
+		Use:     "migrate",
+		Short:   "Apply pending database migrations and exit",
+		Args:    cobra.NoArgs,
+		PreRunE: func(cmd *cobra.Command, _ []string) error { return bindEnv(cmd) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := openApp(cmd.Context(), s, store)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			fmt.Fprintf(s.out, "database is up to date (%s)\n", a.DB.Dialect)
+			return nil
+		},
+	}
+	store.register(cmd.Flags())
+	envUsage(cmd.Flags())
+	return cmd
+}
+
+func newUserCommand(s streams) *cobra.Command {
+	cmd := &cobra.Command{Use: "user", Short: "Manage accounts"}
+	var (
+		store             storageFlags
+		email, name, role string
+	)
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create an account; the password is read from standard input",
+		Long: `Create an account with a role. The password is read from standard input
+(prompted without echo on a terminal), never from the command line, where
+other users of the machine could see it.`,
+		Example: `  echo 'a long secret phrase' | parley user create --email ana@example.com --name Ana --role agent`,
+		Args:    cobra.NoArgs,
+		PreRunE: func(cmd *cobra.Command, _ []string) error { return bindEnv(cmd) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			password, err := readPassword(s)
+			if err != nil {
+				return err
+			}
+			a, err := openApp(cmd.Context(), s, store)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			u, err := a.Auth.CreateUser(cmd.Context(), email, name, password, auth.Role(role))
+			if err != nil {
+				return cliError(err)
+			}
+			fmt.Fprintf(s.out, "created %s <%s> as %s (id %s)\n", u.Name, u.Email, u.Role, u.ID)
+			return nil
+		},
+	}
+	store.register(create.Flags())
+	create.Flags().StringVar(&email, "email", "", "email address (required)")
+	create.Flags().StringVar(&name, "name", "", "display name (required)")
+	create.Flags().StringVar(&role, "role", "member", "role: admin, agent, expert or member")
+	_ = create.MarkFlagRequired("email")
+	_ = create.MarkFlagRequired("name")
+	envUsage(create.Flags())
+
+	var setStore storageFlags
+	var setEmail, setRole string
+	setRoleCmd := &cobra.Command{
+		Use:     "set-role",
+		Short:   "Change an account's role",
+		Example: `  parley user set-role --email ana@example.com --role admin`,
+		Args:    cobra.NoArgs,
+		PreRunE: func(cmd *cobra.Command, _ []string) error { return bindEnv(cmd) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := openApp(cmd.Context(), s, setStore)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			u, err := a.Auth.UserByEmail(cmd.Context(), setEmail)
+			if err != nil {
+				return cliError(err)
+			}
+			if u, err = a.Auth.SetRole(cmd.Context(), u.ID, auth.Role(setRole)); err != nil {
+				return cliError(err)
+			}
+			fmt.Fprintf(s.out, "%s <%s> is now %s\n", u.Name, u.Email, u.Role)
+			return nil
+		},
+	}
+	setStore.register(setRoleCmd.Flags())
+	setRoleCmd.Flags().StringVar(&setEmail, "email", "", "email address of the account (required)")
+	setRoleCmd.Flags().StringVar(&setRole, "role", "", "new role: admin, agent, expert or member (required)")
+	_ = setRoleCmd.MarkFlagRequired("email")
+	_ = setRoleCmd.MarkFlagRequired("role")
+	envUsage(setRoleCmd.Flags())
+
+	cmd.AddCommand(create, setRoleCmd)
+	return cmd
+}
+
+func newTokenCommand(s streams) *cobra.Command {
+	cmd := &cobra.Command{Use: "token", Short: "Manage API tokens"}
+	var (
+		store      storageFlags
+		user, name string
+		expiresIn  time.Duration
+	)
+	create := &cobra.Command{
+		Use:     "create",
+		Short:   "Create an API token for an account and print it once",
+		Example: `  parley token create --user bot@example.com --name "lobby TV"`,
+		Args:    cobra.NoArgs,
+		PreRunE: func(cmd *cobra.Command, _ []string) error { return bindEnv(cmd) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := openApp(cmd.Context(), s, store)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			u, err := a.Auth.UserByEmail(cmd.Context(), user)
+			if err != nil {
+				return cliError(err)
+			}
+			var expires *time.Time
+			if expiresIn > 0 {
+				t := time.Now().Add(expiresIn)
+				expires = &t
+			}
+			_, secret, err := a.Auth.CreateToken(cmd.Context(), u.ID, name, expires)
+			if err != nil {
+				return cliError(err)
+			}
+			fmt.Fprintln(s.out, secret)
+			fmt.Fprintln(s.err, "Keep this token safe: it is shown only once. Send it as 'Authorization: Bearer <token>'.")
+			return nil
+		},
+	}
+	store.register(create.Flags())
+	create.Flags().StringVar(&user, "user", "", "email address of the token's owner (required)")
+	create.Flags().StringVar(&name, "name", "cli", "what the token is for")
+	create.Flags().DurationVar(&expiresIn, "expires-in", 0, "lifetime, e.g. 720h; 0 means until revoked")
+	_ = create.MarkFlagRequired("user")
+	envUsage(create.Flags())
+	cmd.AddCommand(create)
+	return cmd
+}
+
+// demoPassword is documented in the README: the demo data set is for
+// trying Parley on a laptop, never for a public server.
+const demoPassword = "parley-demo-password"
+
+func newDemoCommand(s streams) *cobra.Command {
+	var store storageFlags
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Create demo accounts for every role (for trying Parley locally)",
+		Long: `Create one demo account per role so that every flow can be tried at once.
+Accounts that already exist are left alone. The password of all of them is
+printed once; never run this on a server reachable by others.`,
+		Args:    cobra.NoArgs,
+		PreRunE: func(cmd *cobra.Command, _ []string) error { return bindEnv(cmd) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := openApp(cmd.Context(), s, store)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			people := []struct {
+				email, name string
+				role        auth.Role
+			}{
+				{"admin@demo.parley.example", "Ada Operator", auth.RoleAdmin},
+				{"agent@demo.parley.example", "Sam Agent", auth.RoleAgent},
+				{"expert@demo.parley.example", "Elena Expert", auth.RoleExpert},
+				{"member@demo.parley.example", "Min-jun Member", auth.RoleMember},
+			}
+			tw := tabwriter.NewWriter(s.out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ROLE\tEMAIL\tNAME\t")
+			for _, p := range people {
+				_, err := a.Auth.CreateUser(cmd.Context(), p.email, p.name, demoPassword, p.role)
+				if err != nil && !errors.Is(err, auth.ErrEmailTaken) {
+					return cliError(err)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t\n", p.role, p.email, p.name)
+			}
+			tw.Flush()
+			fmt.Fprintf(s.out, "\nPassword for every demo account: %s\n", demoPassword)
+			return nil
+		},
+	}
+	store.register(cmd.Flags())
+	envUsage(cmd.Flags())
+	return cmd
+}
+
+// readPassword reads one line from standard input, without echo when it is
+// a terminal.
+func readPassword(s streams) (string, error) {
+	if f, ok := s.in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(s.err, "Password: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(s.err)
+		return string(b), err
+	}
+	line, err := bufio.NewReader(s.in).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", errors.New("no password on standard input")
+	}
+	return line, nil
+}
+
+// cliError words the service's errors for a person at a terminal.
+func cliError(err error) error {
+	var verr *auth.ValidationError
+	switch {
+	case errors.As(err, &verr):
+		var parts []string
+		for field, detail := range verr.Fields {
+			parts = append(parts, field+": "+detail)
+		}
+		return errors.New(strings.Join(parts, "; "))
+	case errors.Is(err, auth.ErrNotFound):
+		return errors.New("no such account")
+	case errors.Is(err, auth.ErrEmailTaken):
+		return errors.New("an account with this email already exists")
+	case errors.Is(err, auth.ErrLastAdmin):
+		return errors.New("this is the last admin; make someone else admin first")
+	}
+	return err
+}

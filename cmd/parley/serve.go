@@ -1,0 +1,65 @@
+package main
+
+import (
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/parley-chat/parley/internal/app"
+	"github.com/parley-chat/parley/internal/httpx"
+)
+
+func newServeCommand(s streams) *cobra.Command {
+	var (
+		store               storageFlags
+		cfg                 app.Config
+		logFormat, logLevel string
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run Parley: web app, API and storage in one process",
+		Long: `Run Parley: the web app, the HTTP API and storage in one process.
+
+With no flags it listens on :8080 and keeps its data in ./parley-data
+(SQLite). Point --db at PostgreSQL to run several nodes behind a load
+balancer. Every flag can also be set by its PARLEY_* environment variable.
+
+Without --tls-cert, Parley speaks plain HTTP and is meant to sit behind a
+TLS-terminating proxy; list that proxy in --trusted-proxy and set
+--public-url to the https:// address users open.`,
+		Args:    cobra.NoArgs,
+		PreRunE: func(cmd *cobra.Command, _ []string) error { return bindEnv(cmd) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := newLogger(s.err, logFormat, logLevel)
+			if err != nil {
+				return err
+			}
+			c := store.config()
+			cfg.DataDir, cfg.DB, cfg.Version = c.DataDir, c.DB, c.Version
+			a, err := app.New(cmd.Context(), cfg, log)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			return a.Run(cmd.Context(), nil)
+		},
+	}
+	f := cmd.Flags()
+	store.register(f)
+	f.StringVar(&cfg.Addr, "addr", ":8080", "address to listen on")
+	f.StringVar(&cfg.PublicURL, "public-url", "", "URL users open, e.g. https://parley.example.com (an https URL makes cookies Secure and trusts that origin)")
+	f.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate file; with --tls-key, serve HTTPS directly")
+	f.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key file for --tls-cert")
+	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may finish")
+	f.StringSliceVar(&cfg.TrustedProxies, "trusted-proxy", nil, "address or CIDR of a proxy whose X-Forwarded-For and X-Forwarded-Proto are believed (repeatable, comma-separated)")
+	f.StringVar(&cfg.SignupMode, "signup", "open", "who may create an account: open, invite (with an admin's invite) or closed")
+	f.DurationVar(&cfg.SessionIdle, "session-idle-timeout", 7*24*time.Hour, "end a session unused for this long")
+	f.DurationVar(&cfg.SessionLifetime, "session-lifetime", 30*24*time.Hour, "end every session this long after sign-in")
+	f.Float64Var(&cfg.RateLimit, "rate-limit", 50, "requests per second allowed per client address (0 turns the limit off)")
+	f.IntVar(&cfg.RateBurst, "rate-burst", 200, "requests a client may send in a burst above --rate-limit")
+	f.Int64Var(&cfg.MaxBodyBytes, "max-body", httpx.DefaultMaxBody, "largest JSON request body in bytes")
+	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	envUsage(f)
+	return cmd
+}

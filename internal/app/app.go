@@ -1,0 +1,353 @@
+// Package app is Parley's composition root: it reads the configuration,
+// opens the database, builds every domain service and its HTTP handlers,
+// and owns the server's lifecycle from start to graceful stop. No other
+// package wires things together or reaches for globals.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/parley-chat/parley/api"
+	"github.com/parley-chat/parley/internal/auth"
+	"github.com/parley-chat/parley/internal/db"
+	"github.com/parley-chat/parley/internal/httpx"
+	"github.com/parley-chat/parley/web"
+)
+
+// Config is everything `parley serve` can be told. The zero value of a
+// field means its default (see Defaults).
+type Config struct {
+	Addr            string        // listen address
+	DataDir         string        // where SQLite and files live
+	DB              string        // postgres:// URL; empty means SQLite in DataDir
+	PublicURL       string        // how users reach this server; https:// makes cookies Secure
+	TLSCert, TLSKey string        // serve HTTPS directly
+	ShutdownTimeout time.Duration // how long in-flight requests may finish on stop
+	TrustedProxies  []string      // CIDRs whose X-Forwarded-For/-Proto are believed
+	SignupMode      string        // open, invite or closed
+	SessionIdle     time.Duration
+	SessionLifetime time.Duration
+	RateLimit       float64 // requests per second per client address; 0 turns it off
+	RateBurst       int
+	MaxBodyBytes    int64
+	Version         string
+
+	// Argon2 overrides password hashing cost (tests use a cheap one).
+	Argon2 auth.Argon2Params
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Defaults fills the zero fields of c.
+func (c Config) Defaults() Config {
+	if c.Addr == "" {
+		c.Addr = ":8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "parley-data"
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 15 * time.Second
+	}
+	if c.SignupMode == "" {
+		c.SignupMode = string(auth.SignupOpen)
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = httpx.DefaultMaxBody
+	}
+	if c.RateBurst == 0 {
+		c.RateBurst = max(1, int(c.RateLimit*2))
+	}
+	if c.Version == "" {
+		c.Version = "dev"
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// DSN returns the database to open: the configured URL, or the SQLite file
+// in the data folder.
+func (c Config) DSN() string {
+	if c.DB != "" {
+		return c.DB
+	}
+	return filepath.Join(c.DataDir, "parley.db")
+}
+
+func (c Config) validate() ([]netip.Prefix, error) {
+	if !auth.SignupMode(c.SignupMode).Valid() {
+		return nil, fmt.Errorf("signup mode %q: must be open, invite or closed", c.SignupMode)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return nil, errors.New("give both --tls-cert and --tls-key, or neither")
+	}
+	if c.RateLimit < 0 {
+		return nil, errors.New("rate limit must not be negative")
+	}
+	if c.MaxBodyBytes < 1024 {
+		return nil, errors.New("max body must be at least 1024 bytes")
+	}
+	var proxies []netip.Prefix
+	for _, s := range c.TrustedProxies {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return nil, fmt.Errorf("trusted proxy %q: not an address or CIDR", s)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		proxies = append(proxies, p.Masked())
+	}
+	return proxies, nil
+}
+
+// Migrations lists every component's schema, in dependency order.
+func Migrations() []db.Migrations {
+	return []db.Migrations{auth.Migrations}
+}
+
+// App is a running Parley node.
+type App struct {
+	cfg      Config
+	log      *slog.Logger
+	DB       *db.DB
+	Auth     *auth.Service
+	router   *httpx.Router
+	handler  http.Handler
+	registry *prometheus.Registry
+}
+
+// New opens the database, applies migrations and builds the handlers.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	cfg = cfg.Defaults()
+	proxies, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	d, err := db.Open(ctx, cfg.DSN())
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Migrate(ctx, Migrations()...); err != nil {
+		d.Close()
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, DB: d, registry: prometheus.NewRegistry()}
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for name, pool := range d.Stats() {
+		a.registry.MustRegister(collectors.NewDBStatsCollector(pool, name))
+	}
+
+	a.Auth = auth.NewService(d, auth.Config{
+		SignupMode:      auth.SignupMode(cfg.SignupMode),
+		SessionIdle:     cfg.SessionIdle,
+		SessionLifetime: cfg.SessionLifetime,
+		Argon2:          cfg.Argon2,
+		Now:             cfg.Now,
+	})
+	authHTTP := auth.NewHTTP(a.Auth)
+	authHTTP.TrustedProxies = proxies
+	authHTTP.AlwaysSecure = strings.HasPrefix(cfg.PublicURL, "https://")
+	authHTTP.MaxBody = cfg.MaxBodyBytes
+
+	rt := httpx.NewRouter(log, a.registry)
+	a.router = rt
+	authHTTP.Routes(rt)
+	rt.Handle("GET /api/v1/config", a.publicConfig)
+	rt.Handle("GET /api/v1/openapi.yaml", func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, err := w.Write(api.Spec)
+		return err
+	})
+	rt.HandleHTTP("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}))
+	rt.HandleHTTP("GET /readyz", http.HandlerFunc(a.ready))
+	rt.HandleHTTP("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	rt.HandleHTTP("/", web.Handler())
+
+	// Cookies are ambient credentials, so a cookie-authenticated request
+	// that changes something must come from our own origin. Bearer tokens
+	// are not sent by browsers on their own, so they skip the check.
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteError(w, r, log, httpx.Forbidden("cross-origin request refused: the Origin does not match this site"))
+	}))
+	if cfg.PublicURL != "" {
+		if err := csrf.AddTrustedOrigin(strings.TrimSuffix(cfg.PublicURL, "/")); err != nil {
+			d.Close()
+			return nil, fmt.Errorf("public url: %w", err)
+		}
+	}
+
+	var h http.Handler = authHTTP.Identify(rt)
+	h = http.HandlerFunc(func(next http.Handler) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Authorization") == "" {
+				csrf.Handler(next).ServeHTTP(w, r)
+				return
+			}
+			next.ServeHTTP(w, r)
+		}
+	}(h))
+	if cfg.RateLimit > 0 {
+		h = httpx.NewRateLimiter(cfg.RateLimit, cfg.RateBurst, time.Now).Middleware(h)
+	}
+	h = securityHeaders(cfg.TLSCert != "" || authHTTP.AlwaysSecure, h)
+	h = rt.Recover(h)
+	h = rt.Observe(h)
+	h = httpx.WithRequestID(h)
+	h = httpx.ClientAddr(proxies, h)
+	a.handler = h
+	return a, nil
+}
+
+// Handler is the whole HTTP surface, for tests and for Run.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Routes lists the API routes, for the contract test.
+func (a *App) Routes() []string { return a.router.Routes() }
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+func (a *App) publicConfig(w http.ResponseWriter, r *http.Request) error {
+	return httpx.WriteJSON(w, http.StatusOK, map[string]string{
+		"signup_mode": string(a.Auth.SignupMode()),
+		"version":     a.cfg.Version,
+	})
+}
+
+func (a *App) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	err := a.DB.Ping(ctx)
+	if err == nil {
+		err = a.DB.CheckMigrated(ctx, Migrations()...)
+	}
+	if err != nil {
+		a.log.Warn("not ready", "err", err)
+		p := httpx.NewProblem(http.StatusServiceUnavailable, "not-ready", "Not ready", "the database is unreachable or not migrated")
+		httpx.WriteError(w, r, a.log, p)
+		return
+	}
+	_ = httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func securityHeaders(https bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; "+
+			"img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; "+
+			"frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		if https {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Run serves until ctx is cancelled, then stops taking connections and
+// gives in-flight requests up to ShutdownTimeout to finish. ready, when
+// not nil, receives the bound address once the listener is open.
+func (a *App) Run(ctx context.Context, ready func(addr net.Addr)) error {
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	scheme := "http"
+	if a.cfg.TLSCert != "" {
+		scheme = "https"
+		cert, err := tls.LoadX509KeyPair(a.cfg.TLSCert, a.cfg.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("tls: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+	}
+	a.log.Info("parley is listening", "url", displayURL(scheme, ln.Addr()), "db", a.DB.Dialect, "version", a.cfg.Version)
+	if ready != nil {
+		ready(ln.Addr())
+	}
+
+	bg, stopBG := context.WithCancel(ctx)
+	defer stopBG()
+	go a.pruneSessions(bg)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down", "timeout", a.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	a.log.Info("stopped")
+	return nil
+}
+
+func displayURL(scheme string, addr net.Addr) string {
+	host, port, _ := net.SplitHostPort(addr.String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+func (a *App) pruneSessions(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := a.Auth.PruneSessions(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("prune sessions", "err", err)
+		} else if n > 0 {
+			a.log.Debug("pruned sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,430 @@
+package auth
+
+import (
+	"errors"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/parley-chat/parley/internal/httpx"
+)
+
+// CookieName is the session cookie.
+const CookieName = "parley_session"
+
+// HTTP serves the accounts API and identifies callers for every route.
+type HTTP struct {
+	svc *Service
+	// TrustedProxies may say, by X-Forwarded-Proto, that the client used
+	// HTTPS; AlwaysSecure marks cookies Secure regardless (a public https URL).
+	TrustedProxies []netip.Prefix
+	AlwaysSecure   bool
+	MaxBody        int64
+}
+
+// NewHTTP binds handlers to the service.
+func NewHTTP(svc *Service) *HTTP { return &HTTP{svc: svc, MaxBody: httpx.DefaultMaxBody} }
+
+// Routes registers the accounts API.
+func (h *HTTP) Routes(rt *httpx.Router) {
+	rt.Handle("POST /api/v1/auth/signup", h.signup)
+	rt.Handle("POST /api/v1/auth/login", h.login)
+	rt.Handle("POST /api/v1/auth/logout", h.logout)
+	rt.Handle("POST /api/v1/auth/password", h.changePassword)
+	rt.Handle("GET /api/v1/me", h.me)
+	rt.Handle("GET /api/v1/sessions", h.listSessions)
+	rt.Handle("DELETE /api/v1/sessions/{id}", h.endSession)
+	rt.Handle("GET /api/v1/tokens", h.listTokens)
+	rt.Handle("POST /api/v1/tokens", h.createToken)
+	rt.Handle("DELETE /api/v1/tokens/{id}", h.revokeToken)
+	rt.Handle("GET /api/v1/users", h.searchUsers)
+	rt.Handle("POST /api/v1/users", h.createUser)
+	rt.Handle("PATCH /api/v1/users/{id}", h.updateUser)
+	rt.Handle("GET /api/v1/invites", h.listInvites)
+	rt.Handle("POST /api/v1/invites", h.createInvite)
+	rt.Handle("DELETE /api/v1/invites/{id}", h.deleteInvite)
+}
+
+// Identify resolves the caller from a bearer token or the session cookie
+// and puts it in the request's context. A bad bearer token is refused at
+// once (a program should hear that its token is wrong); a stale cookie
+// just makes the request anonymous and is cleared.
+func (h *HTTP) Identify(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if authz := r.Header.Get("Authorization"); authz != "" {
+			scheme, secret, _ := strings.Cut(authz, " ")
+			if !strings.EqualFold(scheme, "Bearer") {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
+				httpx.WriteError(w, r, nil, httpx.Unauthorized("use Authorization: Bearer <token>"))
+				return
+			}
+			p, err := h.svc.AuthenticateToken(ctx, strings.TrimSpace(secret))
+			if err != nil {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="parley", error="invalid_token"`)
+				httpx.WriteError(w, r, nil, mapError(err))
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(WithPrincipal(ctx, p)))
+			return
+		}
+		if c, err := r.Cookie(CookieName); err == nil && c.Value != "" {
+			p, err := h.svc.AuthenticateSession(ctx, c.Value)
+			switch {
+			case err == nil:
+				r = r.WithContext(WithPrincipal(ctx, p))
+			case errors.Is(err, ErrUnauthenticated):
+				h.clearCookie(w, r)
+			default:
+				httpx.WriteError(w, r, nil, err)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Need returns the caller when it holds one of roles (any role when none
+// are named; admins pass every check): 401 when anonymous, 403 otherwise.
+func Need(r *http.Request, roles ...Role) (*Principal, error) {
+	p := FromContext(r.Context())
+	if p == nil {
+		return nil, httpx.Unauthorized("sign in, or send an API token")
+	}
+	if len(roles) > 0 && !p.Is(roles...) {
+		return nil, httpx.Forbidden("your role does not allow this")
+	}
+	return p, nil
+}
+
+// mapError turns the service's errors into problems; anything unknown
+// stays an internal error.
+func mapError(err error) error {
+	var (
+		verr *ValidationError
+		terr *ThrottledError
+	)
+	switch {
+	case errors.As(err, &verr):
+		var v httpx.Validator
+		for field, detail := range verr.Fields {
+			v.Check(false, field, detail)
+		}
+		return v.Err()
+	case errors.As(err, &terr):
+		return httpx.TooManyRequests(terr.RetryAfter)
+	case errors.Is(err, ErrEmailTaken):
+		p := httpx.Conflict("email-taken", "an account with this email already exists")
+		p.Errors = []httpx.FieldError{{Field: "email", Detail: "already registered"}}
+		return p
+	case errors.Is(err, ErrBadCredentials):
+		return httpx.NewProblem(http.StatusUnauthorized, "bad-credentials", "Sign-in failed", "wrong email or password")
+	case errors.Is(err, ErrUnauthenticated):
+		return httpx.Unauthorized("the session or token is not valid")
+	case errors.Is(err, ErrSignupClosed):
+		return httpx.NewProblem(http.StatusForbidden, "signup-closed", "Sign-up is closed",
+			"ask an administrator to create your account")
+	case errors.Is(err, ErrInviteRequired):
+		p := httpx.NewProblem(http.StatusForbidden, "invite-required", "Invite required",
+			"sign-up needs a valid, unused invite for this email address")
+		p.Errors = []httpx.FieldError{{Field: "invite", Detail: "not valid"}}
+		return p
+	case errors.Is(err, ErrWrongPassword):
+		p := httpx.NewProblem(http.StatusForbidden, "wrong-password", "Wrong password", "the current password is wrong")
+		p.Errors = []httpx.FieldError{{Field: "current_password", Detail: "wrong password"}}
+		return p
+	case errors.Is(err, ErrLastAdmin):
+		return httpx.Conflict("last-admin", "the installation's last admin cannot lose the role")
+	case errors.Is(err, ErrNotFound):
+		return httpx.NotFound()
+	}
+	return err
+}
+
+func (h *HTTP) client(r *http.Request) ClientInfo {
+	return ClientInfo{UserAgent: r.UserAgent(), IP: httpx.ClientIP(r.Context()).String()}
+}
+
+func (h *HTTP) setCookie(w http.ResponseWriter, r *http.Request, secret string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: CookieName, Value: secret, Path: "/",
+		MaxAge:   int(h.svc.cfg.SessionLifetime / time.Second),
+		HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: h.AlwaysSecure || httpx.IsHTTPS(r, h.TrustedProxies),
+	})
+}
+
+func (h *HTTP) clearCookie(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{
+		Name: CookieName, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: h.AlwaysSecure || httpx.IsHTTPS(r, h.TrustedProxies),
+	})
+}
+
+func (h *HTTP) signup(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Email    string `json:"email"`
+		Name     string `json:"name"`
+		Password string `json:"password"`
+		Invite   string `json:"invite"`
+	}
+	if err := httpx.DecodeJSON(w, r, h.MaxBody, &in); err != nil {
+		return err
+	}
+	u, secret, err := h.svc.Signup(r.Context(), SignupInput(in), h.client(r))
+	if err != nil {
+		return mapError(err)
+	}
+	h.setCookie(w, r, secret)
+	return httpx.WriteJSON(w, http.StatusCreated, u)
+}
+
+func (h *HTTP) login(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if err := httpx.DecodeJSON(w, r, h.MaxBody, &in); err != nil {
+		return err
+	}
+	u, secret, err := h.svc.Login(r.Context(), in.Email, in.Password, h.client(r))
+	if err != nil {
+		return mapError(err)
+	}
+	h.setCookie(w, r, secret)
+	return httpx.WriteJSON(w, http.StatusOK, u)
+}
+
+func (h *HTTP) logout(w http.ResponseWriter, r *http.Request) error {
+	p, err := Need(r)
+	if err != nil {
+		return err
+	}
+	if p.SessionID != "" {
+		if err := h.svc.Logout(r.Context(), p.SessionID); err != nil {
+			return err
+		}
+	}
+	h.clearCookie(w, r)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *HTTP) changePassword(w http.ResponseWriter, r *http.Request) error {
+	p, err := Need(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Current string `json:"current_password"`
+		New     string `json:"new_password"`
+	}
+	if err := httpx.DecodeJSON(w, r, h.MaxBody, &in); err != nil {
+		return err
+	}
+	if err := h.svc.ChangePassword(r.Context(), p, in.Current, in.New); err != nil {
+		return mapError(err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *HTTP) me(w http.ResponseWriter, r *http.Request) error {
+	p, err := Need(r)
+	if err != nil {
+		return err
+	}
+	return httpx.WriteJSON(w, http.StatusOK, p.User)
+}
+
+func (h *HTTP) listSessions(w http.ResponseWriter, r *http.Request) error {
+	p, err := Need(r)
+	if err != nil {
+		return err
+	}
+	list, err := h.svc.ListSessions(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	return httpx.WriteJSON(w, http.StatusOK, httpx.Page[Session]{Items: list})
+}
+
+func (h *HTTP) endSession(w http.ResponseWriter, r *http.Request) error {
+	p, err := Need(r)
+	if err != nil {
+		return err
+	}
+	if err := h.svc.EndSession(r.Context(), p, r.PathValue("id")); err != nil {
+		return mapError(err)
+	}
+	if r.PathValue("id") == p.SessionID {
+		h.clearCookie(w, r)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *HTTP) listTokens(w http.ResponseWriter, r *http.Request) error {
+	p, err := Need(r)
+	if err != nil {
+		return err
+	}
+	list, err := h.svc.ListTokens(r.Context(), p.User.ID)
+	if err != nil {
+		return err
+	}
+	return httpx.WriteJSON(w, http.StatusOK, httpx.Page[Token]{Items: list})
+}
+
+func (h *HTTP) createToken(w http.ResponseWriter, r *http.Request) error {
+	p, err := Need(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Name      string     `json:"name"`
+		ExpiresAt *time.Time `json:"expires_at"`
+	}
+	if err := httpx.DecodeJSON(w, r, h.MaxBody, &in); err != nil {
+		return err
+	}
+	t, secret, err := h.svc.CreateToken(r.Context(), p.User.ID, in.Name, in.ExpiresAt)
+	if err != nil {
+		return mapError(err)
+	}
+	return httpx.WriteJSON(w, http.StatusCreated, struct {
+		Token
+		Secret string `json:"token"`
+	}{t, secret})
+}
+
+func (h *HTTP) revokeToken(w http.ResponseWriter, r *http.Request) error {
+	p, err := Need(r)
+	if err != nil {
+		return err
+	}
+	if err := h.svc.RevokeToken(r.Context(), p.User.ID, r.PathValue("id")); err != nil {
+		return mapError(err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *HTTP) searchUsers(w http.ResponseWriter, r *http.Request) error {
+	p, err := Need(r)
+	if err != nil {
+		return err
+	}
+	limit, err := httpx.PageLimit(r, 20, 100)
+	if err != nil {
+		return err
+	}
+	var after UserCursor
+	if _, err := httpx.DecodeCursor(r, &after); err != nil {
+		return err
+	}
+	query := r.URL.Query().Get("query")
+	if len(query) > MaxEmail {
+		return httpx.Invalid(httpx.FieldError{Field: "query", Detail: "use at most 254 characters"})
+	}
+	hits, next, err := h.svc.SearchUsers(r.Context(), p, query, after, limit)
+	if err != nil {
+		return err
+	}
+	page := httpx.Page[UserHit]{Items: hits}
+	if next != nil {
+		page.NextCursor = httpx.EncodeCursor(next)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, page)
+}
+
+func (h *HTTP) createUser(w http.ResponseWriter, r *http.Request) error {
+	if _, err := Need(r, RoleAdmin); err != nil {
+		return err
+	}
+	var in struct {
+		Email    string `json:"email"`
+		Name     string `json:"name"`
+		Password string `json:"password"`
+		Role     Role   `json:"role"`
+	}
+	if err := httpx.DecodeJSON(w, r, h.MaxBody, &in); err != nil {
+		return err
+	}
+	if in.Role == "" {
+		in.Role = RoleMember
+	}
+	u, err := h.svc.CreateUser(r.Context(), in.Email, in.Name, in.Password, in.Role)
+	if err != nil {
+		return mapError(err)
+	}
+	return httpx.WriteJSON(w, http.StatusCreated, u)
+}
+
+func (h *HTTP) updateUser(w http.ResponseWriter, r *http.Request) error {
+	if _, err := Need(r, RoleAdmin); err != nil {
+		return err
+	}
+	var in struct {
+		Role Role `json:"role"`
+	}
+	if err := httpx.DecodeJSON(w, r, h.MaxBody, &in); err != nil {
+		return err
+	}
+	u, err := h.svc.SetRole(r.Context(), r.PathValue("id"), in.Role)
+	if err != nil {
+		return mapError(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, u)
+}
+
+func (h *HTTP) listInvites(w http.ResponseWriter, r *http.Request) error {
+	if _, err := Need(r, RoleAdmin); err != nil {
+		return err
+	}
+	list, err := h.svc.ListInvites(r.Context())
+	if err != nil {
+		return err
+	}
+	return httpx.WriteJSON(w, http.StatusOK, httpx.Page[Invite]{Items: list})
+}
+
+func (h *HTTP) createInvite(w http.ResponseWriter, r *http.Request) error {
+	p, err := Need(r, RoleAdmin)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Role           Role   `json:"role"`
+		Email          string `json:"email"`
+		ExpiresInHours int    `json:"expires_in_hours"`
+	}
+	if err := httpx.DecodeJSON(w, r, h.MaxBody, &in); err != nil {
+		return err
+	}
+	if in.ExpiresInHours < 0 || in.ExpiresInHours > 90*24 {
+		return httpx.Invalid(httpx.FieldError{Field: "expires_in_hours", Detail: "must be from 1 hour to 90 days"})
+	}
+	inv, secret, err := h.svc.CreateInvite(r.Context(), p, in.Role, in.Email, time.Duration(in.ExpiresInHours)*time.Hour)
+	if err != nil {
+		return mapError(err)
+	}
+	return httpx.WriteJSON(w, http.StatusCreated, struct {
+		Invite
+		Secret string `json:"token"`
+		Path   string `json:"path"`
+	}{inv, secret, "/?invite=" + secret})
+}
+
+func (h *HTTP) deleteInvite(w http.ResponseWriter, r *http.Request) error {
+	if _, err := Need(r, RoleAdmin); err != nil {
+		return err
+	}
+	if err := h.svc.DeleteInvite(r.Context(), r.PathValue("id")); err != nil {
+		return mapError(err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,236 @@
+// The app shell: it learns who is signed in, picks the screen for the URL,
+// and redraws it on navigation, on signing in or out, and when the
+// language changes. Screens are functions of a ViewContext; a new area
+// (the messenger) adds a route here and a folder beside auth/ and account/.
+
+import { ApiError } from './api.js';
+import { el, replaceChildren } from './components/dom.js';
+import { LanguagePicker } from './components/language-picker.js';
+import { describeError } from './components/form-controller.js';
+import { signInView } from './auth/sign-in.js';
+import { signUpView } from './auth/sign-up.js';
+import { accountView } from './account/account-view.js';
+
+/** @typedef {import('./api.js').Api} Api */
+/** @typedef {import('./api.js').Config} Config */
+/** @typedef {import('./api.js').User} User */
+/** @typedef {import('./i18n.js').I18n} I18n */
+/** @typedef {import('./i18n.js').MessageKey} MessageKey */
+
+/**
+ * What a screen gets to draw itself and to act.
+ * @typedef {Object} ViewContext
+ * @property {Api} api
+ * @property {I18n} i18n
+ * @property {Config} config
+ * @property {User | null} user
+ * @property {URLSearchParams} query the current URL's query
+ * @property {MessageKey | null} flash a one-time message for this screen
+ * @property {(path: string) => void} navigate
+ * @property {(user: User) => void} signedIn
+ * @property {(flash: MessageKey) => void} signedOut
+ * @property {(error: unknown) => boolean} intercept
+ *   takes over errors that concern the whole app (the session ended);
+ *   true when it did
+ */
+
+/**
+ * @typedef {Object} View
+ * @property {HTMLElement} element
+ * @property {string} title for the document's title
+ */
+
+/** @typedef {(ctx: ViewContext) => View} ViewFactory */
+
+/** The screens for people who are not signed in. */
+const authPaths = new Set(['/signin', '/signup']);
+
+export class App {
+  /** @type {Api} */
+  #api;
+  /** @type {I18n} */
+  #i18n;
+  /** @type {HTMLElement} */
+  #main;
+  /** @type {HTMLElement | null} */
+  #footer;
+  /** @type {Config | null} */
+  #config = null;
+  /** @type {User | null} */
+  #user = null;
+  /** @type {MessageKey | null} */
+  #flash = null;
+
+  /**
+   * @param {{ api: Api, i18n: I18n, main: HTMLElement, header: HTMLElement | null, footer: HTMLElement | null }} parts
+   *   main receives the screens; the header gets the language switcher.
+   */
+  constructor({ api, i18n, main, header, footer }) {
+    this.#api = api;
+    this.#i18n = i18n;
+    this.#main = main;
+    this.#footer = footer;
+    header?.append(LanguagePicker.create(i18n));
+  }
+
+  async start() {
+    this.#translateShell();
+    this.#i18n.onChange(() => {
+      this.#translateShell();
+      // The switcher keeps the focus; the screen redraws around it.
+      if (this.#config) this.#render(false);
+    });
+    window.addEventListener('popstate', () => {
+      this.#flash = null;
+      if (this.#config) this.#render(true);
+    });
+    document.addEventListener('click', (event) => this.#followLink(event));
+    await this.#load();
+  }
+
+  async #load() {
+    try {
+      const [config, user] = await Promise.all([this.#api.config(), this.#api.me()]);
+      this.#config = config;
+      this.#user = user;
+    } catch (error) {
+      this.#showLoadFailure(error);
+      return;
+    }
+    this.#translateShell();
+    this.#render(false);
+  }
+
+  /**
+   * Goes to path inside the app, adding a history entry.
+   * @param {string} path
+   */
+  navigate(path) {
+    this.#flash = null;
+    history.pushState(null, '', path);
+    this.#render(true);
+  }
+
+  /**
+   * Draws the screen for the current URL.
+   * @param {boolean} moveFocus whether to put the focus on the new screen's
+   *   heading, as after a navigation; not on first load or a redraw
+   */
+  #render(moveFocus) {
+    const config = this.#config;
+    if (!config) return;
+    const factory = this.#route(config);
+    /** @type {ViewContext} */
+    const ctx = {
+      api: this.#api,
+      i18n: this.#i18n,
+      config,
+      user: this.#user,
+      query: new URLSearchParams(location.search),
+      flash: this.#flash,
+      navigate: (path) => this.navigate(path),
+      signedIn: (user) => this.#signedIn(user),
+      signedOut: (flash) => this.#signedOut(flash),
+      intercept: (error) => this.#intercept(error),
+    };
+    const view = factory(ctx);
+    replaceChildren(this.#main, view.element);
+    document.title = `${view.title} · ${this.#i18n.t('app.name')}`;
+    if (moveFocus) view.element.querySelector('h1')?.focus();
+  }
+
+  /**
+   * Picks the screen for location, tidying the URL where it names a screen
+   * the person cannot see now.
+   * @param {Config} config
+   * @returns {ViewFactory}
+   */
+  #route(config) {
+    const path = location.pathname;
+    if (this.#user) {
+      if (path !== '/' && path !== '/account') history.replaceState(null, '', '/account');
+      return accountView;
+    }
+    const signupAllowed = config.signup_mode !== 'closed';
+    if (path === '/signup') {
+      if (signupAllowed) return signUpView;
+      history.replaceState(null, '', `/signin${location.search}`);
+      return signInView;
+    }
+    // An invitation link may point at the root.
+    if (path === '/' && signupAllowed && new URLSearchParams(location.search).has('invite')) return signUpView;
+    // Any other path keeps its URL, so a deep link opens once signed in.
+    return signInView;
+  }
+
+  /** @param {User} user */
+  #signedIn(user) {
+    this.#user = user;
+    this.#flash = null;
+    if (authPaths.has(location.pathname)) history.replaceState(null, '', '/account');
+    this.#render(true);
+  }
+
+  /** @param {MessageKey} flash */
+  #signedOut(flash) {
+    this.#user = null;
+    this.#flash = flash;
+    history.pushState(null, '', '/signin');
+    this.#render(true);
+  }
+
+  /**
+   * @param {unknown} error
+   * @returns {boolean}
+   */
+  #intercept(error) {
+    if (error instanceof ApiError && error.status === 401 && this.#user) {
+      this.#signedOut('auth.sessionEnded');
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Follows same-origin links inside the app without reloading the page.
+   * @param {MouseEvent} event
+   */
+  #followLink(event) {
+    if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey
+      || event.shiftKey || event.altKey) return;
+    const link = event.target instanceof Element ? event.target.closest('a') : null;
+    if (!link || link.target || link.hasAttribute('download') || link.origin !== location.origin) return;
+    if (link.pathname.startsWith('/api/') || link.hash && link.pathname === location.pathname) return;
+    event.preventDefault();
+    this.navigate(link.pathname + link.search);
+  }
+
+  /** Translates the page's fixed text and states its language. */
+  #translateShell() {
+    const i18n = this.#i18n;
+    document.documentElement.lang = i18n.locale;
+    for (const node of document.querySelectorAll('[data-i18n]')) {
+      const key = node.getAttribute('data-i18n') ?? '';
+      if (i18n.has(key)) node.textContent = i18n.t(key);
+    }
+    if (this.#footer && this.#config) {
+      this.#footer.textContent = i18n.t('app.version', { version: this.#config.version });
+    }
+  }
+
+  /** @param {unknown} error */
+  #showLoadFailure(error) {
+    const i18n = this.#i18n;
+    const retry = el('button', { type: 'button', class: 'button-primary' }, i18n.t('app.retry'));
+    retry.addEventListener('click', () => {
+      replaceChildren(this.#main, el('p', { class: 'muted' }, i18n.t('app.loading')));
+      void this.#load();
+    });
+    const detail = error instanceof ApiError ? describeError(error, i18n) : '';
+    replaceChildren(this.#main, el('section', { class: 'card auth', role: 'alert' },
+      el('h1', {}, i18n.t('app.loadFailed')),
+      detail && el('p', {}, detail),
+      retry));
+    document.title = i18n.t('app.name');
+  }
+}
