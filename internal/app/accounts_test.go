@@ -456,3 +456,41 @@ func TestUserSearchPaginatesAndHidesEmails(t *testing.T) {
 		e.client().do("GET", "/api/v1/users?query=kim", nil).problem(t, 401, "unauthorized")
 	})
 }
+
+func TestOwnListsPageByCursorNewestFirst(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		c, _ := e.signup("ana@example.com", "Ana")
+		var want []string
+		for i := range 5 {
+			name := "token " + string(rune('A'+i))
+			c.do("POST", "/api/v1/tokens", map[string]string{"name": name}).want(t, 201)
+			want = append([]string{name}, want...)
+			if i%2 == 0 {
+				e.clock.Advance(time.Second) // some share a creation time, some do not
+			}
+		}
+		var got []string
+		cursor := ""
+		for pages := 0; ; pages++ {
+			if pages > 5 {
+				t.Fatal("pagination does not end")
+			}
+			var p struct {
+				Items      []token `json:"items"`
+				NextCursor string  `json:"next_cursor"`
+			}
+			c.do("GET", "/api/v1/tokens?limit=2&cursor="+cursor, nil).want(t, 200).decode(t, &p)
+			for _, it := range p.Items {
+				got = append(got, it.Name)
+			}
+			if p.NextCursor == "" {
+				break
+			}
+			cursor = p.NextCursor
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("pages = %v, want %v", got, want)
+		}
+		c.do("GET", "/api/v1/sessions?limit=101", nil).problem(t, 400, "bad-request")
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/parley-chat/parley/internal/db"
+	"github.com/parley-chat/parley/internal/httpx"
 )
 
 func mustSub(f fs.FS, dir string) fs.FS {
@@ -30,12 +31,12 @@ type SignupInput struct {
 // installation becomes its operator (admin), whatever the sign-up mode, so a
 // fresh installation can be set up from the browser.
 func (s *Service) Signup(ctx context.Context, in SignupInput, client ClientInfo) (User, string, error) {
-	v := validator{}
+	var v httpx.Validator
 	email := NormalizeEmail(in.Email)
-	v.check(email != "", "email", "enter a valid email address")
-	name := checkName(v, in.Name)
-	checkPassword(v, "password", in.Password)
-	if err := v.err(); err != nil {
+	v.Check(email != "", "email", "enter a valid email address")
+	name := checkName(&v, in.Name)
+	checkPassword(&v, "password", in.Password)
+	if err := v.Err(); err != nil {
 		return User{}, "", err
 	}
 	hash, err := s.hash.Hash(ctx, in.Password)
@@ -124,13 +125,13 @@ func (s *Service) insertUser(ctx context.Context, q db.Querier, email, name stri
 // CreateUser makes an account with a given role, without signing it in;
 // the CLI and admins use it, whatever the sign-up mode.
 func (s *Service) CreateUser(ctx context.Context, email, name, password string, role Role) (User, error) {
-	v := validator{}
+	var v httpx.Validator
 	email = NormalizeEmail(email)
-	v.check(email != "", "email", "enter a valid email address")
-	name = checkName(v, name)
-	checkPassword(v, "password", password)
-	v.check(role.Valid(), "role", "must be admin, agent, expert or member")
-	if err := v.err(); err != nil {
+	v.Check(email != "", "email", "enter a valid email address")
+	name = checkName(&v, name)
+	checkPassword(&v, "password", password)
+	v.Check(role.Valid(), "role", "must be admin, agent, expert or member")
+	if err := v.Err(); err != nil {
 		return User{}, err
 	}
 	hash, err := s.hash.Hash(ctx, password)
@@ -197,9 +198,9 @@ func (s *Service) Login(ctx context.Context, email, password string, client Clie
 // ChangePassword replaces the password and ends every other session of the
 // user: whoever knew the old one is signed out.
 func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next string) error {
-	v := validator{}
-	checkPassword(v, "new_password", next)
-	if err := v.err(); err != nil {
+	var v httpx.Validator
+	checkPassword(&v, "new_password", next)
+	if err := v.Err(); err != nil {
 		return err
 	}
 	var hash string
@@ -251,7 +252,7 @@ func (s *Service) userWhere(ctx context.Context, where string, arg any) (User, e
 // installation always has an operator.
 func (s *Service) SetRole(ctx context.Context, userID string, role Role) (User, error) {
 	if !role.Valid() {
-		return User{}, &ValidationError{Fields: map[string]string{"role": "must be admin, agent, expert or member"}}
+		return User{}, httpx.Invalid(httpx.FieldError{Field: "role", Detail: "must be admin, agent, expert or member"})
 	}
 	var u User
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {

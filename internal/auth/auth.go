@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/parley-chat/parley/internal/db"
+	"github.com/parley-chat/parley/internal/httpx"
 )
 
 //go:embed migrations
@@ -143,46 +144,25 @@ func (s *Service) SignupMode() SignupMode { return s.cfg.SignupMode }
 
 // Errors the handlers map to problems.
 var (
-	ErrEmailTaken         = errors.New("auth: email already registered")
-	ErrBadCredentials     = errors.New("auth: wrong email or password")
-	ErrSignupClosed       = errors.New("auth: sign-up is closed")
-	ErrInviteRequired     = errors.New("auth: a valid invite is required")
-	ErrNotFound           = errors.New("auth: not found")
-	ErrWrongPassword      = errors.New("auth: current password is wrong")
-	ErrLastAdmin          = errors.New("auth: the last admin cannot lose the role")
-	ErrUnauthenticated    = errors.New("auth: not signed in")
-	ErrThrottled          = errors.New("auth: too many failed sign-ins")
-	errValidationSentinel = errors.New("auth: invalid input")
+	ErrEmailTaken      = errors.New("auth: email already registered")
+	ErrBadCredentials  = errors.New("auth: wrong email or password")
+	ErrSignupClosed    = errors.New("auth: sign-up is closed")
+	ErrInviteRequired  = errors.New("auth: a valid invite is required")
+	ErrNotFound        = errors.New("auth: not found")
+	ErrWrongPassword   = errors.New("auth: current password is wrong")
+	ErrLastAdmin       = errors.New("auth: the last admin cannot lose the role")
+	ErrUnauthenticated = errors.New("auth: not signed in")
+	ErrThrottled       = errors.New("auth: too many failed sign-ins")
 )
 
-// ValidationError lists the fields that break the rules.
-type ValidationError struct{ Fields map[string]string }
-
-func (e *ValidationError) Error() string { return fmt.Sprintf("auth: invalid %v", e.Fields) }
-func (e *ValidationError) Unwrap() error { return errValidationSentinel }
+// Invalid input is reported as an *httpx.Problem (422) listing each field,
+// built with an httpx.Validator; the CLI prints the same field errors.
 
 // ThrottledError says how long to wait before trying again.
 type ThrottledError struct{ RetryAfter time.Duration }
 
 func (e *ThrottledError) Error() string { return ErrThrottled.Error() }
 func (e *ThrottledError) Unwrap() error { return ErrThrottled }
-
-type validator map[string]string
-
-func (v validator) check(ok bool, field, msg string) {
-	if !ok {
-		if _, dup := v[field]; !dup {
-			v[field] = msg
-		}
-	}
-}
-
-func (v validator) err() error {
-	if len(v) == 0 {
-		return nil
-	}
-	return &ValidationError{Fields: v}
-}
 
 // NormalizeEmail trims and lower-cases an address and checks its form;
 // it returns "" when the address is not valid.
@@ -198,19 +178,19 @@ func NormalizeEmail(s string) string {
 	return s
 }
 
-func checkName(v validator, name string) string {
+func checkName(v *httpx.Validator, name string) string {
 	name = strings.TrimSpace(name)
-	v.check(name != "", "name", "enter a name")
-	v.check(utf8.ValidString(name) && utf8.RuneCountInString(name) <= MaxName, "name",
+	v.Check(name != "", "name", "enter a name")
+	v.Check(utf8.ValidString(name) && utf8.RuneCountInString(name) <= MaxName, "name",
 		fmt.Sprintf("use at most %d characters", MaxName))
-	v.check(!strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }), "name",
+	v.Check(!strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }), "name",
 		"control characters are not allowed")
 	return name
 }
 
-func checkPassword(v validator, field, pw string) {
+func checkPassword(v *httpx.Validator, field, pw string) {
 	n := utf8.RuneCountInString(pw)
-	v.check(utf8.ValidString(pw) && n >= MinPassword && n <= MaxPassword, field,
+	v.Check(utf8.ValidString(pw) && n >= MinPassword && n <= MaxPassword, field,
 		fmt.Sprintf("use %d to %d characters", MinPassword, MaxPassword))
 }
 

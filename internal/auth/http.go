@@ -101,17 +101,8 @@ func Need(r *http.Request, roles ...Role) (*Principal, error) {
 // mapError turns the service's errors into problems; anything unknown
 // stays an internal error.
 func mapError(err error) error {
-	var (
-		verr *ValidationError
-		terr *ThrottledError
-	)
+	var terr *ThrottledError
 	switch {
-	case errors.As(err, &verr):
-		var v httpx.Validator
-		for field, detail := range verr.Fields {
-			v.Check(false, field, detail)
-		}
-		return v.Err()
 	case errors.As(err, &terr):
 		return httpx.TooManyRequests(terr.RetryAfter)
 	case errors.Is(err, ErrEmailTaken):
@@ -140,6 +131,26 @@ func mapError(err error) error {
 		return httpx.NotFound()
 	}
 	return err
+}
+
+// pageParams reads the limit (default 50, at most 100) and cursor of a
+// newest-first list.
+func pageParams(r *http.Request) (NewestFirst, int, error) {
+	var after NewestFirst
+	limit, err := httpx.PageLimit(r, 50, 100)
+	if err != nil {
+		return after, 0, err
+	}
+	_, err = httpx.DecodeCursor(r, &after)
+	return after, limit, err
+}
+
+func writePage[T any](w http.ResponseWriter, items []T, next *NewestFirst) error {
+	page := httpx.Page[T]{Items: items}
+	if next != nil {
+		page.NextCursor = httpx.EncodeCursor(next)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, page)
 }
 
 func (h *HTTP) client(r *http.Request) ClientInfo {
@@ -244,11 +255,15 @@ func (h *HTTP) listSessions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	list, err := h.svc.ListSessions(r.Context(), p)
+	after, limit, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return httpx.WriteJSON(w, http.StatusOK, httpx.Page[Session]{Items: list})
+	list, next, err := h.svc.ListSessions(r.Context(), p, after, limit)
+	if err != nil {
+		return err
+	}
+	return writePage(w, list, next)
 }
 
 func (h *HTTP) endSession(w http.ResponseWriter, r *http.Request) error {
@@ -271,11 +286,15 @@ func (h *HTTP) listTokens(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	list, err := h.svc.ListTokens(r.Context(), p.User.ID)
+	after, limit, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return httpx.WriteJSON(w, http.StatusOK, httpx.Page[Token]{Items: list})
+	list, next, err := h.svc.ListTokens(r.Context(), p.User.ID, after, limit)
+	if err != nil {
+		return err
+	}
+	return writePage(w, list, next)
 }
 
 func (h *HTTP) createToken(w http.ResponseWriter, r *http.Request) error {
@@ -384,11 +403,15 @@ func (h *HTTP) listInvites(w http.ResponseWriter, r *http.Request) error {
 	if _, err := Need(r, RoleAdmin); err != nil {
 		return err
 	}
-	list, err := h.svc.ListInvites(r.Context())
+	after, limit, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return httpx.WriteJSON(w, http.StatusOK, httpx.Page[Invite]{Items: list})
+	list, next, err := h.svc.ListInvites(r.Context(), after, limit)
+	if err != nil {
+		return err
+	}
+	return writePage(w, list, next)
 }
 
 func (h *HTTP) createInvite(w http.ResponseWriter, r *http.Request) error {

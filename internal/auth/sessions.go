@@ -83,25 +83,63 @@ func (s *Service) Logout(ctx context.Context, sessionID string) error {
 	return err
 }
 
-// ListSessions returns the caller's live sessions, newest first.
-func (s *Service) ListSessions(ctx context.Context, p *Principal) ([]Session, error) {
+// ListSessions returns a page of the caller's live sessions, newest first.
+func (s *Service) ListSessions(ctx context.Context, p *Principal, after NewestFirst, limit int) ([]Session, *NewestFirst, error) {
+	t, id := after.bounds()
 	rows, err := s.db.QueryContext(ctx, `SELECT id, created_at, last_seen_at, expires_at, user_agent, ip
 		FROM sessions WHERE user_id = $1 AND expires_at > $2 AND last_seen_at > $3
-		ORDER BY created_at DESC, id DESC`, p.User.ID, s.now(), s.now().Add(-s.cfg.SessionIdle))
+		  AND (created_at < $4 OR (created_at = $4 AND id < $5))
+		ORDER BY created_at DESC, id DESC LIMIT $6`,
+		p.User.ID, s.now(), s.now().Add(-s.cfg.SessionIdle), t, id, limit+1)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	return collectPage(rows, limit, func(x *Session) NewestFirst { return NewestFirst{x.CreatedAt, x.ID} },
+		func(x *Session) error {
+			if err := rows.Scan(&x.ID, &x.CreatedAt, &x.LastSeenAt, &x.ExpiresAt, &x.UserAgent, &x.IP); err != nil {
+				return err
+			}
+			x.Current = x.ID == p.SessionID
+			return nil
+		})
+}
+
+// NewestFirst is the position in a list ordered by creation, newest first:
+// the creation time and id of the last item of the previous page.
+type NewestFirst struct {
+	CreatedAt time.Time `json:"t"`
+	ID        string    `json:"i"`
+}
+
+// bounds gives the keyset arguments; the zero value starts at the top.
+func (c NewestFirst) bounds() (time.Time, string) {
+	if c.ID == "" {
+		return time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), ""
+	}
+	return c.CreatedAt, c.ID
+}
+
+// collectPage scans up to limit rows (the query asked for limit+1) and
+// returns the key of the last one kept when more remain.
+func collectPage[T any](rows *sql.Rows, limit int, key func(*T) NewestFirst, scan func(*T) error) ([]T, *NewestFirst, error) {
 	defer rows.Close()
-	out := []Session{}
+	out := []T{}
 	for rows.Next() {
-		var x Session
-		if err := rows.Scan(&x.ID, &x.CreatedAt, &x.LastSeenAt, &x.ExpiresAt, &x.UserAgent, &x.IP); err != nil {
-			return nil, err
+		var x T
+		if err := scan(&x); err != nil {
+			return nil, nil, err
 		}
-		x.Current = x.ID == p.SessionID
 		out = append(out, x)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	if len(out) > limit {
+		out = out[:limit]
+		next := key(&out[limit-1])
+		return out, &next, nil
+	}
+	return out, nil, nil
 }
 
 // EndSession signs out one of the caller's own sessions. Another user's

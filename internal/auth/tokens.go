@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"github.com/parley-chat/parley/internal/httpx"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -26,17 +27,17 @@ const MaxTokensPerUser = 100
 // CreateToken makes an API token for userID and returns it with its secret.
 // A nil expiresAt means the token lives until revoked.
 func (s *Service) CreateToken(ctx context.Context, userID, name string, expiresAt *time.Time) (Token, string, error) {
-	v := validator{}
+	var v httpx.Validator
 	name = strings.TrimSpace(name)
-	v.check(name != "" && utf8.ValidString(name) && utf8.RuneCountInString(name) <= MaxName, "name",
+	v.Check(name != "" && utf8.ValidString(name) && utf8.RuneCountInString(name) <= MaxName, "name",
 		"enter a name of at most 100 characters")
 	now := s.now()
 	if expiresAt != nil {
-		v.check(expiresAt.After(now), "expires_at", "must be in the future")
+		v.Check(expiresAt.After(now), "expires_at", "must be in the future")
 		t := expiresAt.UTC().Truncate(time.Microsecond)
 		expiresAt = &t
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return Token{}, "", err
 	}
 	secret, hash := newSecret(tokenPrefix)
@@ -47,7 +48,7 @@ func (s *Service) CreateToken(ctx context.Context, userID, name string, expiresA
 			return err
 		}
 		if n >= MaxTokensPerUser {
-			return &ValidationError{Fields: map[string]string{"name": "you hold the most tokens allowed (100); revoke one first"}}
+			return httpx.Invalid(httpx.FieldError{Field: "name", Detail: "you hold the most tokens allowed (100); revoke one first"})
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at, expires_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`, t.ID, userID, t.Name, t.Prefix, hash, t.CreatedAt, t.ExpiresAt)
@@ -90,32 +91,31 @@ func (s *Service) AuthenticateToken(ctx context.Context, secret string) (*Princi
 	return &p, nil
 }
 
-// ListTokens returns the user's tokens, newest first.
-func (s *Service) ListTokens(ctx context.Context, userID string) ([]Token, error) {
+// ListTokens returns a page of the user's tokens, newest first.
+func (s *Service) ListTokens(ctx context.Context, userID string, after NewestFirst, limit int) ([]Token, *NewestFirst, error) {
+	t, id := after.bounds()
 	rows, err := s.db.QueryContext(ctx, `SELECT id, name, prefix, created_at, last_used_at, expires_at
-		FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC, id DESC`, userID)
+		FROM api_tokens WHERE user_id = $1 AND (created_at < $2 OR (created_at = $2 AND id < $3))
+		ORDER BY created_at DESC, id DESC LIMIT $4`, userID, t, id, limit+1)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer rows.Close()
-	out := []Token{}
-	for rows.Next() {
-		var (
-			t                 Token
-			lastUsed, expires sql.NullTime
-		)
-		if err := rows.Scan(&t.ID, &t.Name, &t.Prefix, &t.CreatedAt, &lastUsed, &expires); err != nil {
-			return nil, err
-		}
-		if lastUsed.Valid {
-			t.LastUsedAt = &lastUsed.Time
-		}
-		if expires.Valid {
-			t.ExpiresAt = &expires.Time
-		}
-		out = append(out, t)
+	return collectPage(rows, limit, func(x *Token) NewestFirst { return NewestFirst{x.CreatedAt, x.ID} },
+		func(x *Token) error {
+			var lastUsed, expires sql.NullTime
+			if err := rows.Scan(&x.ID, &x.Name, &x.Prefix, &x.CreatedAt, &lastUsed, &expires); err != nil {
+				return err
+			}
+			x.LastUsedAt, x.ExpiresAt = nullTime(lastUsed), nullTime(expires)
+			return nil
+		})
+}
+
+func nullTime(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
 	}
-	return out, rows.Err()
+	return &t.Time
 }
 
 // RevokeToken deletes one of the user's tokens.
@@ -137,20 +137,20 @@ type Invite struct {
 // CreateInvite makes an invite valid for ttl (default 7 days), optionally
 // bound to one email address; it returns the secret to hand over.
 func (s *Service) CreateInvite(ctx context.Context, by *Principal, role Role, email string, ttl time.Duration) (Invite, string, error) {
-	v := validator{}
+	var v httpx.Validator
 	if role == "" {
 		role = RoleMember
 	}
-	v.check(role.Valid(), "role", "must be admin, agent, expert or member")
+	v.Check(role.Valid(), "role", "must be admin, agent, expert or member")
 	if email != "" {
 		email = NormalizeEmail(email)
-		v.check(email != "", "email", "enter a valid email address")
+		v.Check(email != "", "email", "enter a valid email address")
 	}
 	if ttl == 0 {
 		ttl = 7 * 24 * time.Hour
 	}
-	v.check(ttl > 0 && ttl <= 90*24*time.Hour, "expires_in_hours", "must be from 1 hour to 90 days")
-	if err := v.err(); err != nil {
+	v.Check(ttl > 0 && ttl <= 90*24*time.Hour, "expires_in_hours", "must be from 1 hour to 90 days")
+	if err := v.Err(); err != nil {
 		return Invite{}, "", err
 	}
 	secret, hash := newSecret(invitePrefix)
@@ -164,29 +164,24 @@ func (s *Service) CreateInvite(ctx context.Context, by *Principal, role Role, em
 	return inv, secret, nil
 }
 
-// ListInvites returns every invite, newest first.
-func (s *Service) ListInvites(ctx context.Context) ([]Invite, error) {
+// ListInvites returns a page of invites, newest first.
+func (s *Service) ListInvites(ctx context.Context, after NewestFirst, limit int) ([]Invite, *NewestFirst, error) {
+	t, id := after.bounds()
 	rows, err := s.db.QueryContext(ctx, `SELECT id, role, email, created_at, expires_at, used_at
-		FROM invites ORDER BY created_at DESC, id DESC LIMIT 500`)
+		FROM invites WHERE created_at < $1 OR (created_at = $1 AND id < $2)
+		ORDER BY created_at DESC, id DESC LIMIT $3`, t, id, limit+1)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer rows.Close()
-	out := []Invite{}
-	for rows.Next() {
-		var (
-			inv  Invite
-			used sql.NullTime
-		)
-		if err := rows.Scan(&inv.ID, &inv.Role, &inv.Email, &inv.CreatedAt, &inv.ExpiresAt, &used); err != nil {
-			return nil, err
-		}
-		if used.Valid {
-			inv.UsedAt = &used.Time
-		}
-		out = append(out, inv)
-	}
-	return out, rows.Err()
+	return collectPage(rows, limit, func(x *Invite) NewestFirst { return NewestFirst{x.CreatedAt, x.ID} },
+		func(x *Invite) error {
+			var used sql.NullTime
+			if err := rows.Scan(&x.ID, &x.Role, &x.Email, &x.CreatedAt, &x.ExpiresAt, &used); err != nil {
+				return err
+			}
+			x.UsedAt = nullTime(used)
+			return nil
+		})
 }
 
 // DeleteInvite withdraws an invite.

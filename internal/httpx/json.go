@@ -7,7 +7,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
+	"time"
 )
 
 // DefaultMaxBody is the default limit on a JSON request body.
@@ -61,9 +63,15 @@ func jsonProblem(err error, maxBytes int64) error {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return BadRequest("malformed JSON: the body ends too early")
 	case errors.As(err, &typeErr):
-		p := BadRequest(fmt.Sprintf("field %q must be %s, not %s", typeErr.Field, typeErr.Type, typeErr.Value))
-		p.Errors = []FieldError{{Field: typeErr.Field, Detail: "must be " + typeErr.Type.String()}}
+		want := jsonTypeName(typeErr.Type)
+		if typeErr.Field == "" {
+			return BadRequest(fmt.Sprintf("the body must be %s, not %s", want, typeErr.Value))
+		}
+		p := BadRequest(fmt.Sprintf("field %q must be %s, not %s", typeErr.Field, want, typeErr.Value))
+		p.Errors = []FieldError{{Field: typeErr.Field, Detail: "must be " + want}}
 		return p
+	case errors.As(err, new(*time.ParseError)):
+		return BadRequest("times must be RFC 3339 strings, such as 2026-03-01T09:30:00Z")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		p := BadRequest(fmt.Sprintf("unknown field %q", field))
@@ -72,6 +80,35 @@ func jsonProblem(err error, maxBytes int64) error {
 	default:
 		return BadRequest("malformed JSON: " + err.Error())
 	}
+}
+
+// jsonTypeName names a Go type as JSON calls it, for error messages that
+// make sense to a client in any language.
+func jsonTypeName(t reflect.Type) string {
+	if t == nil {
+		return "value"
+	}
+	if t == reflect.TypeFor[time.Time]() {
+		return "an RFC 3339 time string"
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return jsonTypeName(t.Elem())
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	}
+	return "a value of another type"
 }
 
 // WriteJSON answers v as JSON with the given status.

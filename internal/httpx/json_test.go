@@ -7,12 +7,14 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 type signupBody struct {
-	Email string   `json:"email"`
-	Age   int      `json:"age"`
-	Tags  []string `json:"tags"`
+	Email string    `json:"email"`
+	Age   int       `json:"age"`
+	Tags  []string  `json:"tags"`
+	When  time.Time `json:"when"`
 }
 
 func decodeString(t testing.TB, body string, limit int64) (signupBody, error) {
@@ -35,6 +37,8 @@ func TestDecodeJSONAnswersEachMistakeWithItsProblem(t *testing.T) {
 		{`{"age":"three"}`, 400, "age"},
 		{`{"tags":"x"}`, 400, "tags"},
 		{`{"nope":1}`, 400, "nope"},
+		{`{"when":"tomorrow"}`, 400, ""},
+		{`[1]`, 400, ""},
 		{`{} {}`, 400, ""},
 		{`{} x`, 400, ""},
 		{``, 400, ""},
