@@ -17,6 +17,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/app"
 	"github.com/parley-chat/parley/internal/auth"
+	"github.com/parley-chat/parley/internal/httpx"
 )
 
 // openApp opens the database and applies migrations, for the
@@ -139,6 +140,10 @@ func newTokenCommand(s streams) *cobra.Command {
 		Args:    cobra.NoArgs,
 		PreRunE: func(cmd *cobra.Command, _ []string) error { return bindEnv(cmd) },
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if expiresIn < 0 {
+				// A negative lifetime would otherwise fall through to "until revoked".
+				return fmt.Errorf("--expires-in %s: must not be negative (0 means until revoked)", expiresIn)
+			}
 			a, err := openApp(cmd.Context(), s, store)
 			if err != nil {
 				return err
@@ -242,12 +247,12 @@ func readPassword(s streams) (string, error) {
 
 // cliError words the service's errors for a person at a terminal.
 func cliError(err error) error {
-	var verr *auth.ValidationError
+	var problem *httpx.Problem
 	switch {
-	case errors.As(err, &verr):
-		var parts []string
-		for field, detail := range verr.Fields {
-			parts = append(parts, field+": "+detail)
+	case errors.As(err, &problem) && len(problem.Errors) > 0:
+		parts := make([]string, len(problem.Errors))
+		for i, f := range problem.Errors {
+			parts[i] = f.Field + ": " + f.Detail
 		}
 		return errors.New(strings.Join(parts, "; "))
 	case errors.Is(err, auth.ErrNotFound):

@@ -182,7 +182,7 @@ func TestTokenCreate(t *testing.T) {
 			t.Fatalf("an altered token: err = %v, want ErrUnauthenticated", err)
 		}
 		u := userByEmail(t, a, "bot@example.com")
-		tokens, err := a.Auth.ListTokens(ctx, u.ID)
+		tokens, _, err := a.Auth.ListTokens(ctx, u.ID, auth.NewestFirst{}, 10)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,6 +15,9 @@ var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal starts a graceful stop; restoring the default
+	// handling lets a second one end a stuck shutdown at once.
+	go func() { <-ctx.Done(); stop() }()
 	err := newRootCommand(os.Stdin, os.Stdout, os.Stderr).ExecuteContext(ctx)
 	stop()
 	if err != nil {

@@ -73,7 +73,8 @@ func bindEnv(cmd *cobra.Command) error {
 			return
 		}
 		env := "PARLEY_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v, ok := os.LookupEnv(env); ok {
+		// An empty variable counts as unset, as most tools treat it.
+		if v := os.Getenv(env); v != "" {
 			if err := cmd.Flags().Set(f.Name, v); err != nil {
 				firstErr = fmt.Errorf("%s: %w", env, err)
 			}

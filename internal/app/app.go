@@ -170,6 +170,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	authHTTP.TrustedProxies = proxies
 	authHTTP.AlwaysSecure = strings.HasPrefix(cfg.PublicURL, "https://")
 	authHTTP.MaxBody = cfg.MaxBodyBytes
+	authHTTP.Log = log
 
 	rt := httpx.NewRouter(log, a.registry)
 	a.router = rt

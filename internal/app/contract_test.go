@@ -123,6 +123,15 @@ func contractError(req *http.Request, r *response) error {
 	if resp := route.Operation.Responses.Status(r.status); resp != nil && len(resp.Value.Content) == 0 && len(r.body) > 0 {
 		return fmt.Errorf("status %d is documented without a body, but the response has %d bytes", r.status, len(r.body))
 	}
+	// A problem quotes the request id the response header carries.
+	if r.header.Get("Content-Type") == "application/problem+json" {
+		var p struct {
+			RequestID string `json:"request_id"`
+		}
+		if err := json.Unmarshal(r.body, &p); err != nil || p.RequestID != r.header.Get("X-Request-Id") {
+			return fmt.Errorf("request_id %q differs from X-Request-Id %q", p.RequestID, r.header.Get("X-Request-Id"))
+		}
+	}
 	return nil
 }
 
@@ -420,6 +429,7 @@ func TestContractCatchesMistakes(t *testing.T) {
 		{"undocumented method served", "DELETE", "/api/v1/me", 204, hdr(), ""},
 		{"Allow differs", "PUT", "/api/v1/me", 405, hdr("Content-Type", "application/problem+json", "Allow", "GET, DELETE"), problem(405, "method-not-allowed")},
 		{"429 without Retry-After", "GET", "/api/v1/me", 429, problemHdr, problem(429, "rate-limited")},
+		{"request_id differs", "GET", "/api/v1/me", 401, problemHdr, strings.Replace(problem(401, "unauthorized"), "REQ1", "REQ2", 1)},
 		{"no Set-Cookie on sign-in", "POST", "/api/v1/auth/login", 200, jsonHdr, user},
 	}
 	run := func(x exchange) error {

@@ -2,10 +2,12 @@ package auth
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parley-chat/parley/internal/httpx"
 )
@@ -21,6 +23,7 @@ type HTTP struct {
 	TrustedProxies []netip.Prefix
 	AlwaysSecure   bool
 	MaxBody        int64
+	Log            *slog.Logger // where internal errors met outside a handler go
 }
 
 // NewHTTP binds handlers to the service.
@@ -57,13 +60,13 @@ func (h *HTTP) Identify(next http.Handler) http.Handler {
 			scheme, secret, _ := strings.Cut(authz, " ")
 			if !strings.EqualFold(scheme, "Bearer") {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
-				httpx.WriteError(w, r, nil, httpx.Unauthorized("use Authorization: Bearer <token>"))
+				httpx.WriteError(w, r, h.Log, httpx.Unauthorized("use Authorization: Bearer <token>"))
 				return
 			}
 			p, err := h.svc.AuthenticateToken(ctx, strings.TrimSpace(secret))
 			if err != nil {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="parley", error="invalid_token"`)
-				httpx.WriteError(w, r, nil, mapError(err))
+				httpx.WriteError(w, r, h.Log, mapError(err))
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(WithPrincipal(ctx, p)))
@@ -77,7 +80,7 @@ func (h *HTTP) Identify(next http.Handler) http.Handler {
 			case errors.Is(err, ErrUnauthenticated):
 				h.clearCookie(w, r)
 			default:
-				httpx.WriteError(w, r, nil, err)
+				httpx.WriteError(w, r, h.Log, err)
 				return
 			}
 		}
@@ -345,7 +348,7 @@ func (h *HTTP) searchUsers(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	query := r.URL.Query().Get("query")
-	if len(query) > MaxEmail {
+	if utf8.RuneCountInString(query) > MaxEmail {
 		return httpx.Invalid(httpx.FieldError{Field: "query", Detail: "use at most 254 characters"})
 	}
 	hits, next, err := h.svc.SearchUsers(r.Context(), p, query, after, limit)

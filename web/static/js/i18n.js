@@ -32,7 +32,7 @@ const en = {
 
   'validation.required': 'Fill in this field.',
   'validation.email': 'Enter an email address such as name@example.com.',
-  'validation.passwordLength': 'Use 10 to 256 characters.',
+  'validation.passwordLength': 'Use 10 to 256 characters (this has {count}).',
   'validation.tooLong': 'Use at most {max} characters.',
 
   'error.network': 'Cannot reach the server. Check your connection and try again.',
@@ -129,7 +129,7 @@ const ko = {
 
   'validation.required': '이 항목을 입력하세요.',
   'validation.email': 'name@example.com 형식의 이메일 주소를 입력하세요.',
-  'validation.passwordLength': '10자 이상 256자 이하로 입력하세요.',
+  'validation.passwordLength': '10자 이상 256자 이하로 입력하세요(현재 {count}자).',
   'validation.tooLong': '{max}자 이하로 입력하세요.',
 
   'error.network': '서버에 연결할 수 없습니다. 네트워크 연결을 확인한 뒤 다시 시도하세요.',

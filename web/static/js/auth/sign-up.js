@@ -54,7 +54,9 @@ export function signUpView(ctx) {
       autocomplete: 'off',
       hint: i18n.t('auth.inviteHint'),
       value: ctx.query.get('invite') ?? '',
-      checks: [checks.required(i18n)],
+      // Not required here: the very first account of an installation needs
+      // no invite, and the server knows whether this is it.
+      required: false,
     }));
   }
 

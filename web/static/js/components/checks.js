@@ -32,7 +32,9 @@ export function email(i18n) {
 export function passwordLength(i18n) {
   return (value) => {
     const length = [...value].length;
-    return length >= passwordMin && length <= passwordMax ? null : i18n.t('validation.passwordLength');
+    return length >= passwordMin && length <= passwordMax
+      ? null
+      : i18n.t('validation.passwordLength', { count: length });
   };
 }
 

@@ -69,7 +69,7 @@ export function showError(error, { fields = [], notice, i18n }) {
     for (const { field, detail } of error.fieldErrors) {
       const match = fields.find((candidate) => candidate.name === field);
       if (match) {
-        match.showError(detail);
+        match.showError(sentence(detail));
         first ??= match;
       } else {
         lines.push(`${field}: ${detail}`);
@@ -100,7 +100,20 @@ export function describeError(error, i18n) {
   }
   const { problem } = error;
   if (problem.type?.endsWith(':validation') && error.fieldErrors.length > 0) return i18n.t('error.fixFields');
-  const text = problem.detail || problem.title;
+  const text = sentence(problem.detail || problem.title || '');
   if (!text) return i18n.t('error.unexpected', { status: error.status });
   return error.status >= 500 && problem.request_id ? `${text} (${problem.request_id})` : text;
+}
+
+/**
+ * The server writes details as clauses ("wrong email or password"); shown
+ * alone they read better as sentences.
+ * @param {string} text
+ * @returns {string}
+ */
+function sentence(text) {
+  const trimmed = text.trim();
+  if (trimmed === '') return '';
+  const capitalised = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+  return /[.!?。]$/.test(capitalised) ? capitalised : `${capitalised}.`;
 }

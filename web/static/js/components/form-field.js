@@ -56,6 +56,7 @@ export class FormField extends HTMLElement {
     if (type === 'email' || type === 'password') input.spellcheck = false;
     if (value !== undefined) input.value = value;
 
+    /** @type {HTMLElement[]} */
     const parts = [el('label', { for: inputId }, label)];
     if (hint) {
       this.#hintId = `${inputId}-hint`;
