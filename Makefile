@@ -37,3 +37,4 @@ go-test: web/node_modules/.package-lock.json
 # A short run of every fuzz target; CI runs only their seed corpora (in go-test).
 fuzz:
 	$(GO) test ./internal/httpx -run '^$$' -fuzz FuzzDecodeJSON -fuzztime 30s
+	$(GO) test ./internal/realtime -run '^$$' -fuzz FuzzDecodeFrame -fuzztime 30s

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/parley-chat/parley/internal/app"
+	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/httpx"
 )
 
@@ -58,6 +59,9 @@ TLS-terminating proxy; list that proxy in --trusted-proxy and set
 	f.Float64Var(&cfg.RateLimit, "rate-limit", 50, "requests per second allowed per client address (0 turns the limit off)")
 	f.IntVar(&cfg.RateBurst, "rate-burst", 200, "requests a client may send in a burst above --rate-limit")
 	f.Int64Var(&cfg.MaxBodyBytes, "max-body", httpx.DefaultMaxBody, "largest JSON request body in bytes")
+	f.Int64Var(&cfg.MaxUploadBytes, "max-upload", chat.DefaultMaxUpload, "largest attachment in bytes")
+	f.StringVar(&cfg.NATS, "nats", "", "NATS URL(s), comma-separated, for running several nodes; empty keeps events in this process")
+	f.StringVar(&cfg.Node, "node", "", "this node's name in a cluster (default: a random one)")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	envUsage(f)

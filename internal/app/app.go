@@ -23,8 +23,12 @@ import (
 
 	"github.com/parley-chat/parley/api"
 	"github.com/parley-chat/parley/internal/auth"
+	"github.com/parley-chat/parley/internal/blob"
+	"github.com/parley-chat/parley/internal/bus"
+	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/db"
 	"github.com/parley-chat/parley/internal/httpx"
+	"github.com/parley-chat/parley/internal/realtime"
 	"github.com/parley-chat/parley/web"
 )
 
@@ -44,8 +48,14 @@ type Config struct {
 	RateLimit       float64 // requests per second per client address; 0 turns it off
 	RateBurst       int
 	MaxBodyBytes    int64
+	MaxUploadBytes  int64  // largest attachment
+	NATS            string // nats:// URL(s); empty uses the in-process bus (one node)
+	Node            string // this node's name in a cluster; default: host name and a random suffix
 	Version         string
 
+	// Realtime tunes the WebSocket gateway (queues, rates, timers); Node
+	// and Now above override its own.
+	Realtime realtime.Config
 	// Argon2 overrides password hashing cost (tests use a cheap one).
 	Argon2 auth.Argon2Params
 	// Now is the clock; nil means time.Now.
@@ -68,6 +78,9 @@ func (c Config) Defaults() Config {
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = httpx.DefaultMaxBody
+	}
+	if c.MaxUploadBytes == 0 {
+		c.MaxUploadBytes = chat.DefaultMaxUpload
 	}
 	if c.RateBurst == 0 {
 		c.RateBurst = max(1, int(c.RateLimit*2))
@@ -103,6 +116,9 @@ func (c Config) validate() ([]netip.Prefix, error) {
 	if c.MaxBodyBytes < 1024 {
 		return nil, errors.New("max body must be at least 1024 bytes")
 	}
+	if c.MaxUploadBytes < 1024 {
+		return nil, errors.New("max upload must be at least 1024 bytes")
+	}
 	var proxies []netip.Prefix
 	for _, s := range c.TrustedProxies {
 		s = strings.TrimSpace(s)
@@ -124,7 +140,7 @@ func (c Config) validate() ([]netip.Prefix, error) {
 
 // Migrations lists every component's schema, in dependency order.
 func Migrations() []db.Migrations {
-	return []db.Migrations{auth.Migrations}
+	return []db.Migrations{auth.Migrations, chat.Migrations}
 }
 
 // App is a running Parley node.
@@ -133,6 +149,10 @@ type App struct {
 	log      *slog.Logger
 	DB       *db.DB
 	Auth     *auth.Service
+	Chat     *chat.Service
+	Bus      bus.Bus
+	Gateway  *realtime.Gateway
+	blobs    *blob.Dir
 	router   *httpx.Router
 	handler  http.Handler
 	registry *prometheus.Registry
@@ -154,12 +174,26 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, DB: d, registry: prometheus.NewRegistry()}
+	fail := func(err error) (*App, error) {
+		a.Close()
+		return nil, err
+	}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for name, pool := range d.Stats() {
 		a.registry.MustRegister(collectors.NewDBStatsCollector(pool, name))
 	}
 
+	if cfg.NATS != "" {
+		nb, err := bus.DialNATS(cfg.NATS, "parley "+cfg.Node, log)
+		if err != nil {
+			return fail(err)
+		}
+		a.Bus = nb
+	} else {
+		a.Bus = bus.NewMemory()
+	}
 	a.Auth = auth.NewService(d, auth.Config{
+		Announce:        a.Bus,
 		SignupMode:      auth.SignupMode(cfg.SignupMode),
 		SessionIdle:     cfg.SessionIdle,
 		SessionLifetime: cfg.SessionLifetime,
@@ -172,9 +206,31 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	authHTTP.MaxBody = cfg.MaxBodyBytes
 	authHTTP.Log = log
 
+	a.Chat = chat.NewService(d, a.Bus, cfg.Now, func(err error) { log.Warn("announce", "err", err) })
+	if a.blobs, err = blob.NewDir(filepath.Join(cfg.DataDir, "files")); err != nil {
+		return fail(err)
+	}
+	chatHTTP := chat.NewHTTP(a.Chat, a.blobs)
+	chatHTTP.MaxUpload, chatHTTP.MaxBody = cfg.MaxUploadBytes, cfg.MaxBodyBytes
+	rtc := cfg.Realtime
+	rtc.Node, rtc.Now = cfg.Node, cfg.Now
+	if a.Gateway, err = realtime.New(rtc, a.Bus, a.Chat, a.Auth, log, a.registry); err != nil {
+		return fail(err)
+	}
+
 	rt := httpx.NewRouter(log, a.registry)
 	a.router = rt
 	authHTTP.Routes(rt)
+	chatHTTP.Routes(rt)
+	var trusted []string
+	if cfg.PublicURL != "" {
+		trusted = append(trusted, cfg.PublicURL)
+	}
+	wsHandler := a.Gateway.Handler(trusted)
+	rt.Handle("GET /api/v1/ws", func(w http.ResponseWriter, r *http.Request) error {
+		wsHandler(w, r)
+		return nil
+	})
 	rt.Handle("GET /api/v1/config", a.publicConfig)
 	rt.Handle("GET /api/v1/openapi.yaml", func(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Content-Type", "application/yaml")
@@ -197,8 +253,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}))
 	if cfg.PublicURL != "" {
 		if err := csrf.AddTrustedOrigin(strings.TrimSuffix(cfg.PublicURL, "/")); err != nil {
-			d.Close()
-			return nil, fmt.Errorf("public url: %w", err)
+			return fail(fmt.Errorf("public url: %w", err))
 		}
 	}
 
@@ -230,8 +285,19 @@ func (a *App) Handler() http.Handler { return a.handler }
 // Routes lists the API routes, for the contract test.
 func (a *App) Routes() []string { return a.router.Routes() }
 
-// Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Close stops the gateway and releases the bus, files and database.
+func (a *App) Close() error {
+	if a.Gateway != nil {
+		a.Gateway.Close()
+	}
+	if a.Bus != nil {
+		_ = a.Bus.Close()
+	}
+	if a.blobs != nil {
+		_ = a.blobs.Close()
+	}
+	return a.DB.Close()
+}
 
 func (a *App) publicConfig(w http.ResponseWriter, r *http.Request) error {
 	return httpx.WriteJSON(w, http.StatusOK, map[string]string{
@@ -306,7 +372,7 @@ func (a *App) Run(ctx context.Context, ready func(addr net.Addr)) error {
 
 	bg, stopBG := context.WithCancel(ctx)
 	defer stopBG()
-	go a.pruneSessions(bg)
+	go a.housekeeping(bg)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -318,8 +384,14 @@ func (a *App) Run(ctx context.Context, ready func(addr net.Addr)) error {
 	a.log.Info("shutting down", "timeout", a.cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
+	// WebSockets are hijacked: the HTTP server does not wait for them, so
+	// the gateway tells their clients to go elsewhere and waits itself.
+	a.Gateway.Drain()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := a.Gateway.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: websockets: %w", err)
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -336,7 +408,9 @@ func displayURL(scheme string, addr net.Addr) string {
 	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
-func (a *App) pruneSessions(ctx context.Context) {
+// housekeeping runs hourly: it deletes ended sessions, attachments
+// uploaded but never sent within a day, and the files of deleted messages.
+func (a *App) housekeeping(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -344,6 +418,11 @@ func (a *App) pruneSessions(ctx context.Context) {
 			a.log.Warn("prune sessions", "err", err)
 		} else if n > 0 {
 			a.log.Debug("pruned sessions", "count", n)
+		}
+		if n, err := a.Chat.PruneAttachments(ctx, a.blobs, 24*time.Hour); err != nil && ctx.Err() == nil {
+			a.log.Warn("prune attachments", "err", err)
+		} else if n > 0 {
+			a.log.Debug("pruned attachments", "count", n)
 		}
 		select {
 		case <-ctx.Done():

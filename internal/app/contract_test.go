@@ -314,10 +314,14 @@ func TestSpecConventions(t *testing.T) {
 			ids[op.OperationID] = name
 			public := op.Security != nil && len(*op.Security) == 0
 			hasBody := op.RequestBody != nil
+			upload := hasBody && isUpload(op.RequestBody.Value.Content)
 
 			want := []string{"401", "429", "500"}
 			if hasBody {
-				want = append(want, "400", "413", "415")
+				want = append(want, "400", "413")
+				if !upload {
+					want = append(want, "415") // JSON only
+				}
 			}
 			if method != http.MethodGet {
 				want = append(want, "403") // the cross-origin check
@@ -338,31 +342,53 @@ func TestSpecConventions(t *testing.T) {
 			if public && op.Responses.Value("401") == nil {
 				t.Errorf("%s: even a public operation answers 401 to a bad bearer token", name)
 			}
-			success := 0
+			var success []string
 			for status, ref := range op.Responses.Map() {
 				resp := ref.Value
 				if resp.Headers["X-Request-Id"] == nil {
 					t.Errorf("%s %s: X-Request-Id is not documented", name, status)
 				}
-				if status == "default" {
+				switch {
+				case status == "default":
 					t.Errorf("%s: a default response would let any status through", name)
 					continue
-				}
-				if strings.HasPrefix(status, "2") {
-					success++
+				case status == "206" || status == "304":
+					// Not another outcome but the 200 in part (Range) or
+					// not at all (the client's copy is current).
+					if method != http.MethodGet || op.Responses.Value("200") == nil {
+						t.Errorf("%s %s: only a GET that answers 200 may answer %s", name, status, status)
+					}
+					if status == "304" && len(resp.Content) > 0 {
+						t.Errorf("%s 304: a 304 has no body", name)
+					}
+					continue
+				case status == "101":
+					// A GET upgraded to another protocol (WebSocket).
+					if method != http.MethodGet || len(resp.Content) > 0 {
+						t.Errorf("%s 101: only a GET may switch protocols, and a 101 has no body", name)
+					}
+					success = append(success, status)
+					continue
+				case strings.HasPrefix(status, "2"):
+					success = append(success, status)
 					continue
 				}
 				if len(resp.Content) != 1 || resp.Content.Get("application/problem+json") == nil {
 					t.Errorf("%s %s: an error must be application/problem+json only", name, status)
 				}
 			}
-			if success != 1 {
-				t.Errorf("%s: %d success statuses, want 1", name, success)
+			slices.Sort(success)
+			if createOrFind[op.OperationID] {
+				if !slices.Equal(success, []string{"200", "201"}) {
+					t.Errorf("%s: success statuses %v, want 200 (found) and 201 (made)", name, success)
+				}
+			} else if len(success) != 1 {
+				t.Errorf("%s: %d success statuses, want 1", name, len(success))
 			}
 			if op.Responses.Value("429") != nil && op.Responses.Value("429").Value.Headers["Retry-After"] == nil {
 				t.Errorf("%s: 429 without Retry-After", name)
 			}
-			if hasBody {
+			if hasBody && !upload {
 				mt := op.RequestBody.Value.Content.Get("application/json")
 				switch {
 				case mt == nil || mt.Schema == nil:
@@ -370,12 +396,34 @@ func TestSpecConventions(t *testing.T) {
 				case mt.Schema.Value.AdditionalProperties.Has == nil || *mt.Schema.Value.AdditionalProperties.Has:
 					t.Errorf("%s: the request body must say additionalProperties: false (the server refuses unknown fields)", name)
 				}
-				if !op.RequestBody.Value.Required {
-					t.Errorf("%s: the request body must be required", name)
-				}
+			}
+			if hasBody && !op.RequestBody.Value.Required {
+				t.Errorf("%s: the request body must be required", name)
 			}
 		}
 	}
+}
+
+// createOrFind lists the only operations with two success statuses: 201
+// when they make something, 200 when it was there already.
+var createOrFind = map[string]bool{
+	"createConversation": true, // a direct conversation is one per pair
+	"sendMessage":        true, // a retry with the same client_id
+}
+
+// isUpload reports whether a request body is a file: raw bytes or a
+// multipart form, and no JSON. The server takes the bytes whatever their
+// Content-Type, so such a body is never refused with 415.
+func isUpload(content openapi3.Content) bool {
+	if len(content) == 0 {
+		return false
+	}
+	for mt := range content {
+		if mt != "application/octet-stream" && mt != "multipart/form-data" {
+			return false
+		}
+	}
+	return true
 }
 
 // TestContractCatchesMistakes makes sure the contract check is not a rubber
@@ -405,8 +453,31 @@ func TestContractCatchesMistakes(t *testing.T) {
 		header             http.Header
 		body               string
 	}
+	// The messenger's shapes depend on their kind; a few of each.
+	msg := `{"id":"` + id + `","conversation_id":"` + id + `","seq":2,"sender_id":"` + id + `","client_id":"c1","body":"hi",` +
+		`"reply_to":null,"mentions":[],"attachments":[],"reactions":[],"created_at":"` + when + `","edited_at":null,"deleted":false}`
+	tombstone := strings.Replace(strings.Replace(msg, `"hi"`, `""`, 1), `"deleted":false`, `"deleted":true`, 1)
+	messages := func(items ...string) string { return `{"items":[` + strings.Join(items, ",") + `],"more":false}` }
+	group := `{"id":"` + id + `","kind":"group","title":"Design","created_by":"` + id + `","created_at":"` + when + `","last_seq":1,` +
+		`"last_activity_at":"` + when + `","member_count":2,"read_seq":1,"unread":0,"role":"admin"}`
+	events := func(ev string) string {
+		return `{"items":[{"conversation_id":"` + id + `","seq":2,"actor_id":"` + id + `","at":"` + when + `",` + ev + `}],"more":false}`
+	}
+	download := func(contentType string) http.Header {
+		return hdr("Content-Type", contentType, "Content-Disposition", "attachment; filename=a.bin", "X-Content-Type-Options", "nosniff",
+			"Content-Security-Policy", "default-src 'none'; sandbox", "Cache-Control", "private, no-cache", "ETag", `"`+id+`"`,
+			"Last-Modified", "Sun, 01 Mar 2026 12:00:00 GMT", "Accept-Ranges", "bytes")
+	}
+	upgraded := hdr("Upgrade", "websocket", "Connection", "Upgrade", "Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+	msgsPath, convPath, eventsPath := "/api/v1/conversations/"+id+"/messages", "/api/v1/conversations/"+id, "/api/v1/conversations/"+id+"/events"
+
 	good := []exchange{
 		{"me", "GET", "/api/v1/me", 200, jsonHdr, user},
+		{"messages", "GET", msgsPath, 200, jsonHdr, messages(msg, tombstone)},
+		{"group", "GET", convPath, 200, jsonHdr, group},
+		{"member event", "GET", eventsPath, 200, jsonHdr, events(`"type":"member.added","user_id":"` + id + `","role":"member"`)},
+		{"download", "GET", "/api/v1/attachments/" + id, 200, download("application/octet-stream"), "<html>"},
+		{"websocket", "GET", "/api/v1/ws", 101, upgraded, ""},
 		{"not found", "DELETE", "/api/v1/tokens/" + id, 404, problemHdr, problem(404, "not-found")},
 		{"no content", "DELETE", "/api/v1/tokens/" + id, 204, hdr(), ""},
 		{"unknown path", "GET", "/api/v1/nope", 404, problemHdr, problem(404, "not-found")},
@@ -431,6 +502,11 @@ func TestContractCatchesMistakes(t *testing.T) {
 		{"429 without Retry-After", "GET", "/api/v1/me", 429, problemHdr, problem(429, "rate-limited")},
 		{"request_id differs", "GET", "/api/v1/me", 401, problemHdr, strings.Replace(problem(401, "unauthorized"), "REQ1", "REQ2", 1)},
 		{"no Set-Cookie on sign-in", "POST", "/api/v1/auth/login", 200, jsonHdr, user},
+		{"tombstone with text", "GET", msgsPath, 200, jsonHdr, messages(strings.Replace(tombstone, `"body":""`, `"body":"secret"`, 1))},
+		{"group without a title", "GET", convPath, 200, jsonHdr, strings.Replace(group, `"Design"`, `""`, 1)},
+		{"event without its fields", "GET", eventsPath, 200, jsonHdr, events(`"type":"member.added"`)},
+		{"attachment served as HTML", "GET", "/api/v1/attachments/" + id, 200, download("text/html"), "<html>"},
+		{"upgrade without request id", "GET", "/api/v1/ws", 101, func() http.Header { h := upgraded.Clone(); h.Del("X-Request-Id"); return h }(), ""},
 	}
 	run := func(x exchange) error {
 		u, err := url.Parse("http://127.0.0.1:1" + x.path)

@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"io/fs"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/parley-chat/parley/internal/db"
 	"github.com/parley-chat/parley/internal/httpx"
@@ -218,14 +221,31 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if err != nil {
 		return err
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	var ended Ended
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3`,
 			newHash, s.now(), p.User.ID); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, p.User.ID, p.SessionID)
-		return err
+		rows, err := tx.QueryContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2 RETURNING id`, p.User.ID, p.SessionID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ended.SessionIDs = append(ended.SessionIDs, id)
+		}
+		return rows.Err()
 	})
+	if err != nil {
+		return err
+	}
+	s.announceEnded(ctx, ended)
+	return nil
 }
 
 // UserByEmail finds an account by email.
@@ -346,4 +366,45 @@ func (s *Service) CountUsers(ctx context.Context) (int, error) {
 	var n int
 	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
 	return n, err
+}
+
+// SetLastSeen records when a user's last device disconnected.
+func (s *Service) SetLastSeen(ctx context.Context, userID string, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE users SET last_seen_at = $1 WHERE id = $2`, db.Time(at), userID)
+	return err
+}
+
+// LastSeen returns when each of userIDs was last connected, for those who
+// ever were.
+func (s *Service) LastSeen(ctx context.Context, userIDs []string) (map[string]time.Time, error) {
+	out := make(map[string]time.Time, len(userIDs))
+	for chunk := range slices.Chunk(userIDs, 500) {
+		args := make([]any, len(chunk))
+		ph := make([]string, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+			ph[i] = "$" + strconv.Itoa(i+1)
+		}
+		rows, err := s.db.QueryContext(ctx, `SELECT id, last_seen_at FROM users
+			WHERE last_seen_at IS NOT NULL AND id IN (`+strings.Join(ph, ",")+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var (
+				id string
+				at time.Time
+			)
+			if err := rows.Scan(&id, &at); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = at
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

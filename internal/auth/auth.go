@@ -11,6 +11,7 @@ import (
 	"embed"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -91,6 +92,34 @@ type Config struct {
 	AccountFailures, AddressFailures int
 	FailureWindow                    time.Duration
 	Now                              func() time.Time
+	// Announce, when set, hears of ended sessions and revoked tokens, so
+	// that live connections made with them are closed (bus.Bus fits).
+	Announce Announcer
+}
+
+// Announcer publishes a notice after a commit.
+type Announcer interface {
+	Publish(ctx context.Context, subject string, data []byte) error
+}
+
+// EndedSubject carries Ended notices.
+const EndedSubject = "auth.ended"
+
+// Ended lists credentials that stopped being valid.
+type Ended struct {
+	SessionIDs []string `json:"session_ids,omitempty"`
+	TokenIDs   []string `json:"token_ids,omitempty"`
+}
+
+// announceEnded tells live connections their credentials ended. A lost
+// notice leaves a connection open until it next reconnects, when the
+// credential is checked again.
+func (s *Service) announceEnded(ctx context.Context, e Ended) {
+	if s.cfg.Announce == nil || (len(e.SessionIDs) == 0 && len(e.TokenIDs) == 0) {
+		return
+	}
+	data, _ := json.Marshal(e)
+	_ = s.cfg.Announce.Publish(context.WithoutCancel(ctx), EndedSubject, data)
 }
 
 // Service implements accounts and access on a database.

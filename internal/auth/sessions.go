@@ -79,8 +79,11 @@ func (s *Service) AuthenticateSession(ctx context.Context, secret string) (*Prin
 
 // Logout ends the session behind secret.
 func (s *Service) Logout(ctx context.Context, sessionID string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = $1`, sessionID)
-	return err
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = $1`, sessionID); err != nil {
+		return err
+	}
+	s.announceEnded(ctx, Ended{SessionIDs: []string{sessionID}})
+	return nil
 }
 
 // ListSessions returns a page of the caller's live sessions, newest first.
@@ -146,7 +149,11 @@ func collectPage[T any](rows *sql.Rows, limit int, key func(*T) NewestFirst, sca
 // session is ErrNotFound, as if it did not exist.
 func (s *Service) EndSession(ctx context.Context, p *Principal, id string) error {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = $1 AND user_id = $2`, id, p.User.ID)
-	return affectedOne(res, err)
+	if err := affectedOne(res, err); err != nil {
+		return err
+	}
+	s.announceEnded(ctx, Ended{SessionIDs: []string{id}})
+	return nil
 }
 
 func affectedOne(res sql.Result, err error) error {

@@ -121,7 +121,11 @@ func nullTime(t sql.NullTime) *time.Time {
 // RevokeToken deletes one of the user's tokens.
 func (s *Service) RevokeToken(ctx context.Context, userID, id string) error {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM api_tokens WHERE id = $1 AND user_id = $2`, id, userID)
-	return affectedOne(res, err)
+	if err := affectedOne(res, err); err != nil {
+		return err
+	}
+	s.announceEnded(ctx, Ended{TokenIDs: []string{id}})
+	return nil
 }
 
 // Invite lets one person sign up in invite mode, with a given role.

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // DefaultMaxBody is the default limit on a JSON request body.
@@ -32,7 +34,24 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, maxBytes int64, dst any)
 }
 
 func decodeJSON(body io.Reader, maxBytes int64, dst any) error {
-	dec := json.NewDecoder(body)
+	// The whole body is read first (it is bounded by maxBytes): JSON text
+	// must be UTF-8, and encoding/json would quietly replace invalid bytes
+	// with U+FFFD, storing something other than what was sent.
+	data, err := io.ReadAll(body)
+	if err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return TooLarge(maxBytes)
+		}
+		return BadRequest("the body could not be read")
+	}
+	if int64(len(data)) > maxBytes {
+		return TooLarge(maxBytes)
+	}
+	if !utf8.Valid(data) {
+		return BadRequest("the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return jsonProblem(err, maxBytes)

@@ -1,0 +1,237 @@
+package realtime
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
+
+	"github.com/parley-chat/parley/internal/auth"
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/httpx"
+)
+
+// writeBuffers are shared by all connections: a buffer is held only while
+// a connection is writing, not while it idles.
+var writeBuffers sync.Pool
+
+// Handler answers GET /api/v1/ws: it upgrades an authenticated request to a
+// WebSocket. A browser (which sends cookies on its own) must connect from
+// this site's origin; a program with a bearer token may connect from
+// anywhere.
+func (g *Gateway) Handler(trustedOrigins []string) http.HandlerFunc {
+	upgrader := websocket.Upgrader{
+		ReadBufferSize:    1024,
+		WriteBufferSize:   4096,
+		WriteBufferPool:   &writeBuffers,
+		HandshakeTimeout:  10 * time.Second,
+		EnableCompression: false,
+		CheckOrigin: func(r *http.Request) bool {
+			origin := r.Header.Get("Origin")
+			if origin == "" || r.Header.Get("Authorization") != "" {
+				return true
+			}
+			u, err := url.Parse(origin)
+			if err != nil {
+				return false
+			}
+			if strings.EqualFold(u.Host, r.Host) {
+				return true
+			}
+			for _, t := range trustedOrigins {
+				if strings.EqualFold(strings.TrimSuffix(t, "/"), origin) {
+					return true
+				}
+			}
+			return false
+		},
+		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
+			httpx.WriteError(w, r, g.log, httpx.NewProblem(status, "websocket", "WebSocket handshake failed", reason.Error()))
+		},
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := auth.Need(r)
+		if err != nil {
+			httpx.WriteError(w, r, g.log, err)
+			return
+		}
+		select {
+		case <-g.draining:
+			httpx.WriteError(w, r, g.log, httpx.NewProblem(http.StatusServiceUnavailable, "draining",
+				"Node is shutting down", "connect again; another node will answer"))
+			return
+		default:
+		}
+		ws, err := upgrader.Upgrade(w, r, http.Header{httpx.RequestIDHeader: {httpx.RequestID(r.Context())}})
+		if err != nil {
+			return // the upgrader has answered
+		}
+		g.connsWG.Add(1)
+		defer g.connsWG.Done()
+		g.serve(ws, p)
+	}
+}
+
+func newConnID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// serve runs one connection until it closes.
+func (g *Gateway) serve(ws *websocket.Conn, p *auth.Principal) {
+	c := &conn{
+		g: g, ws: ws, id: newConnID(), userID: p.User.ID, sessionID: p.SessionID, tokenID: p.TokenID,
+		convs: map[string]struct{}{}, status: "active", closeSent: make(chan struct{}),
+		limiter:    rate.NewLimiter(rate.Limit(g.cfg.FrameRate), g.cfg.FrameBurst),
+		lastTyping: map[string]time.Time{},
+	}
+	defer ws.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := g.attach(ctx, c); err != nil {
+		g.log.Warn("attach connection", "user", c.userID, "err", err)
+		g.detach(c)
+		c.closeAndWait(websocket.CloseInternalServerErr, "try again")
+		return
+	}
+	defer g.detach(c)
+	g.presence.localChanged(c.userID)
+	c.send(encodeFrame(helloFrame{V: ProtocolVersion, Type: FrameHello, UserID: c.userID, ConnectionID: c.id,
+		Node: g.cfg.Node, PingSeconds: int(g.cfg.PingInterval / time.Second)}))
+
+	ws.SetReadLimit(MaxFrameBytes)
+	deadline := func() { _ = ws.SetReadDeadline(time.Now().Add(2 * g.cfg.PingInterval)) }
+	deadline()
+	ws.SetPongHandler(func(string) error { deadline(); return nil })
+	for {
+		typ, data, err := ws.ReadMessage()
+		if err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				c.closeAndWait(websocket.CloseMessageTooBig, "frame too large")
+			}
+			return
+		}
+		deadline()
+		g.metrics.framesIn.Inc()
+		var f inFrame
+		if typ != websocket.TextMessage {
+			err = badFrame("", "send text frames holding JSON")
+		} else {
+			f, err = decodeFrame(data)
+		}
+		if !c.limiter.Allow() {
+			c.throttled++
+			if c.throttled > g.cfg.MaxThrottled {
+				c.closeAndWait(CloseTooManyFrames, "too many frames")
+				return
+			}
+			// The request id lets the client fail that request at once.
+			c.send(encodeFrame(errorFrame{V: ProtocolVersion, Type: FrameError, ID: f.ID, Code: "rate-limited", Detail: "slow down: frame dropped"}))
+			continue
+		}
+		if err != nil {
+			var fe *frameError
+			errors.As(err, &fe)
+			c.badFrames++
+			c.send(encodeFrame(errorFrame{V: ProtocolVersion, Type: FrameError, ID: fe.id, Code: fe.code, Detail: fe.detail}))
+			if c.badFrames > g.cfg.MaxBadFrames {
+				c.closeAndWait(CloseBadFrames, "too many bad frames")
+				return
+			}
+			continue
+		}
+		g.handle(ctx, c, f)
+	}
+}
+
+// handle carries out one well-formed frame.
+func (g *Gateway) handle(ctx context.Context, c *conn, f inFrame) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	switch f.Type {
+	case FramePing:
+		c.send(encodeFrame(ackFrame{V: ProtocolVersion, Type: FramePong, ID: f.ID}))
+	case FrameSend:
+		m, created, err := g.chat.Send(ctx, c.userID, f.ConversationID, chat.SendInput{
+			ClientID: f.ClientID, Body: f.Body, ReplyTo: f.ReplyTo, Mentions: f.Mentions, Attachments: f.Attachments,
+		})
+		if err != nil {
+			g.replyError(c, f.ID, err)
+			return
+		}
+		c.send(encodeFrame(ackFrame{V: ProtocolVersion, Type: FrameAck, ID: f.ID, Message: m, Created: &created}))
+	case FrameRead:
+		cursor, err := g.chat.MarkRead(ctx, c.userID, f.ConversationID, f.Seq)
+		if err != nil {
+			g.replyError(c, f.ID, err)
+			return
+		}
+		c.send(encodeFrame(ackFrame{V: ProtocolVersion, Type: FrameAck, ID: f.ID, ReadSeq: &cursor}))
+	case FrameTyping:
+		if !g.isMember(c, f.ConversationID) {
+			g.replyError(c, f.ID, errNotMember)
+			return
+		}
+		now := g.cfg.Now()
+		// One notice per conversation every 2 s is plenty for "typing…".
+		if last, ok := c.lastTyping[f.ConversationID]; ok && now.Sub(last) < 2*time.Second {
+			return
+		}
+		c.lastTyping[f.ConversationID] = now
+		data, _ := json.Marshal(typingNotice{ConversationID: f.ConversationID, UserID: c.userID, Until: now.Add(TypingTTL).UTC()})
+		if err := g.bus.Publish(ctx, "chat.typing."+f.ConversationID, data); err != nil {
+			g.log.Warn("publish typing", "err", err)
+		}
+	case FramePresence:
+		g.usersMu.Lock()
+		c.status = f.Status
+		g.usersMu.Unlock()
+		g.presence.localChanged(c.userID)
+	case FrameWatch:
+		users, err := g.chat.Contacts(ctx, c.userID, f.UserIDs)
+		if err != nil {
+			g.replyError(c, f.ID, err)
+			return
+		}
+		g.usersMu.Lock()
+		g.presence.setWatches(c, users)
+		g.usersMu.Unlock()
+		statuses := g.presence.statuses(ctx, users)
+		c.send(encodeFrame(struct {
+			ackFrame
+			Presence []Status `json:"presence"`
+		}{ackFrame{V: ProtocolVersion, Type: FrameAck, ID: f.ID}, statuses}))
+	}
+}
+
+// replyError answers a frame that failed with an error frame carrying the
+// same codes the REST API uses.
+func (g *Gateway) replyError(c *conn, id string, err error) {
+	ef := errorFrame{V: ProtocolVersion, Type: FrameError, ID: id}
+	var p *httpx.Problem
+	switch {
+	case errors.As(err, &p):
+		ef.Code, ef.Detail = strings.TrimPrefix(p.Type, httpx.ProblemTypePrefix), p.Detail
+		if len(p.Errors) > 0 {
+			ef.Fields = p.Errors
+		}
+	case errors.Is(err, chat.ErrNotFound), errors.Is(err, errNotMember):
+		ef.Code, ef.Detail = "not-found", "no such conversation"
+	case errors.Is(err, chat.ErrForbidden):
+		ef.Code, ef.Detail = "forbidden", "not allowed"
+	default:
+		g.log.Error("frame failed", "user", c.userID, "err", err)
+		ef.Code, ef.Detail = "internal", "something went wrong on our side"
+	}
+	c.send(encodeFrame(ef))
+}
