@@ -177,6 +177,43 @@ func newTokenCommand(s streams) *cobra.Command {
 	return cmd
 }
 
+func newBotCommand(s streams) *cobra.Command {
+	cmd := &cobra.Command{Use: "bot", Short: "Manage bot accounts (programs and devices that sign in by token)"}
+	var (
+		store storageFlags
+		name  string
+	)
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create a bot account and print its API token once",
+		Long: `Create an account for a program or a device — a bot, a lobby TV, a kiosk.
+It has role member and no password: it uses only the printed API token.`,
+		Example: `  parley bot create --name "Lobby TV"`,
+		Args:    cobra.NoArgs,
+		PreRunE: func(cmd *cobra.Command, _ []string) error { return bindEnv(cmd) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := openApp(cmd.Context(), s, store)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			u, secret, err := a.Auth.CreateBot(cmd.Context(), name)
+			if err != nil {
+				return cliError(err)
+			}
+			fmt.Fprintln(s.out, secret)
+			fmt.Fprintf(s.err, "Created bot %s (id %s). Keep the token safe: it is shown only once.\n", u.Name, u.ID)
+			return nil
+		},
+	}
+	store.register(create.Flags())
+	create.Flags().StringVar(&name, "name", "", "the bot's display name (required)")
+	_ = create.MarkFlagRequired("name")
+	envUsage(create.Flags())
+	cmd.AddCommand(create)
+	return cmd
+}
+
 // demoPassword is documented in the README: the demo data set is for
 // trying Parley on a laptop, never for a public server.
 const demoPassword = "parley-demo-password"

@@ -202,6 +202,29 @@ func TestTokenCreate(t *testing.T) {
 	})
 }
 
+func TestBotCreate(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		store := storeArgs(dsn)
+		r := mustRun(t, "", join([]string{"bot", "create", "--name", "Lobby TV"}, store)...)
+		secret := strings.TrimSpace(r.out)
+		if !strings.HasPrefix(secret, "pt_") || strings.ContainsAny(secret, " \n") {
+			t.Fatalf("bot create printed %q, want exactly one pt_ token", r.out)
+		}
+		mustFail(t, "", "name", join([]string{"bot", "create", "--name", " "}, store)...)
+
+		a := openTestApp(t, storeConfig(dsn))
+		p, err := a.Auth.AuthenticateToken(ctx, secret)
+		if err != nil || p.User.Name != "Lobby TV" || p.User.Role != auth.RoleMember {
+			t.Fatalf("bot token: %+v %v", p, err)
+		}
+		if _, _, err := a.Auth.Login(ctx, p.User.Email, "", auth.ClientInfo{IP: "192.0.2.1"}); !errors.Is(err, auth.ErrBadCredentials) {
+			t.Fatalf("a bot signed in with a password: %v", err)
+		}
+	})
+}
+
 func TestDemo(t *testing.T) {
 	t.Parallel()
 	dbtest.Engines(t, func(t *testing.T, dsn string) {

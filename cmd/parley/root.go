@@ -37,6 +37,7 @@ func newRootCommand(in io.Reader, out, errOut io.Writer) *cobra.Command {
 		newMigrateCommand(s),
 		newUserCommand(s),
 		newTokenCommand(s),
+		newBotCommand(s),
 		newDemoCommand(s),
 		&cobra.Command{
 			Use:   "version",

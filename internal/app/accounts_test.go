@@ -494,3 +494,42 @@ func TestOwnListsPageByCursorNewestFirst(t *testing.T) {
 		c.do("GET", "/api/v1/sessions?limit=101", nil).problem(t, 400, "bad-request")
 	})
 }
+
+func TestBotsUseTokensOnlyAndPostLikePeople(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		admin, _ := e.signup("ana@example.com", "Ana")
+		member, bo := e.signup("bo@example.com", "Bo")
+		member.do("POST", "/api/v1/bots", map[string]string{"name": "Sneaky"}).problem(t, 403, "forbidden")
+		admin.do("POST", "/api/v1/bots", map[string]string{"name": " "}).problem(t, 422, "validation")
+		var made struct {
+			User  user   `json:"user"`
+			Token string `json:"token"`
+		}
+		admin.do("POST", "/api/v1/bots", map[string]string{"name": "Lobby TV"}).want(t, 201).decode(t, &made)
+		if made.User.Role != "member" || made.User.Name != "Lobby TV" {
+			t.Fatalf("bot = %+v", made.User)
+		}
+		bot := e.client()
+		bot.token = made.Token
+		var me user
+		bot.do("GET", "/api/v1/me", nil).want(t, 200).decode(t, &me)
+		if me.ID != made.User.ID {
+			t.Fatalf("the bot's token authenticates as %+v", me)
+		}
+		// It cannot sign in with a password, whatever is tried.
+		for _, pw := range []string{"", "correct horse battery", "x"} {
+			e.client().do("POST", "/api/v1/auth/login", map[string]string{"email": made.User.Email, "password": pw}).problem(t, 401, "bad-credentials")
+		}
+		// It talks like a person.
+		var conv struct{ ID string }
+		bot.do("POST", "/api/v1/conversations", map[string]string{"kind": "direct", "user_id": bo.ID}).want(t, 201).decode(t, &conv)
+		bot.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]string{"client_id": "hello", "body": "Your table is ready"}).want(t, 201)
+		var page struct {
+			Items []struct{ Body string } `json:"items"`
+		}
+		member.do("GET", "/api/v1/conversations/"+conv.ID+"/messages", nil).want(t, 200).decode(t, &page)
+		if len(page.Items) != 1 || page.Items[0].Body != "Your table is ready" {
+			t.Fatalf("bo reads %+v", page.Items)
+		}
+	})
+}

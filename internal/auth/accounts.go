@@ -169,6 +169,12 @@ func (s *Service) Login(ctx context.Context, email, password string, client Clie
 	if err != nil {
 		return User{}, "", err
 	}
+	if hash == "" { // a bot: it has no password and signs in only by token
+		s.hash.burn(ctx, password)
+		s.byAccount.fail(accountKey, now)
+		s.byAddress.fail(addressKey, now)
+		return User{}, "", ErrBadCredentials
+	}
 	ok, stale, err := s.hash.Verify(ctx, password, hash)
 	if err != nil {
 		return User{}, "", err
@@ -246,6 +252,35 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	}
 	s.announceEnded(ctx, ended)
 	return nil
+}
+
+// CreateBot makes an account for a program or device — a bot, a lobby TV,
+// a kiosk — and its first API token. A bot has role member and no
+// password: it cannot sign in, it only uses its token.
+func (s *Service) CreateBot(ctx context.Context, name string) (User, string, error) {
+	var v httpx.Validator
+	name = checkName(&v, name)
+	if err := v.Err(); err != nil {
+		return User{}, "", err
+	}
+	id := newID()
+	var (
+		u      User
+		secret string
+	)
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		email := "bot-" + strings.ReplaceAll(id, "-", "") + "@bots.parley.invalid"
+		if u, err = s.insertUser(ctx, tx, email, name, RoleMember, ""); err != nil {
+			return err
+		}
+		var hash string
+		secret, hash = newSecret(tokenPrefix)
+		_, err = tx.ExecContext(ctx, `INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`, newID(), u.ID, "bot", secret[:len(tokenPrefix)+6], hash, s.now())
+		return err
+	})
+	return u, secret, err
 }
 
 // UserByEmail finds an account by email.

@@ -44,6 +44,7 @@ func (h *HTTP) Routes(rt *httpx.Router) {
 	rt.Handle("GET /api/v1/users", h.searchUsers)
 	rt.Handle("POST /api/v1/users", h.createUser)
 	rt.Handle("PATCH /api/v1/users/{id}", h.updateUser)
+	rt.Handle("POST /api/v1/bots", h.createBot)
 	rt.Handle("GET /api/v1/invites", h.listInvites)
 	rt.Handle("POST /api/v1/invites", h.createInvite)
 	rt.Handle("DELETE /api/v1/invites/{id}", h.deleteInvite)
@@ -400,6 +401,26 @@ func (h *HTTP) updateUser(w http.ResponseWriter, r *http.Request) error {
 		return mapError(err)
 	}
 	return httpx.WriteJSON(w, http.StatusOK, u)
+}
+
+func (h *HTTP) createBot(w http.ResponseWriter, r *http.Request) error {
+	if _, err := Need(r, RoleAdmin); err != nil {
+		return err
+	}
+	var in struct {
+		Name string `json:"name"`
+	}
+	if err := httpx.DecodeJSON(w, r, h.MaxBody, &in); err != nil {
+		return err
+	}
+	u, secret, err := h.svc.CreateBot(r.Context(), in.Name)
+	if err != nil {
+		return mapError(err)
+	}
+	return httpx.WriteJSON(w, http.StatusCreated, struct {
+		User  User   `json:"user"`
+		Token string `json:"token"`
+	}{u, secret})
 }
 
 func (h *HTTP) listInvites(w http.ResponseWriter, r *http.Request) error {

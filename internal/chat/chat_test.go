@@ -50,11 +50,13 @@ func (r *recorder) types() []string {
 }
 
 type fixture struct {
-	t     *testing.T
-	d     *db.DB
-	svc   *Service
-	auth  *auth.Service
-	rec   *recorder
+	t    *testing.T
+	d    *db.DB
+	svc  *Service
+	auth *auth.Service
+	rec  *recorder
+
+	mu    sync.Mutex
 	clock time.Time
 }
 
@@ -62,7 +64,13 @@ type fixture struct {
 func each(t *testing.T, fn func(t *testing.T, f *fixture)) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		f := &fixture{t: t, d: d, rec: &recorder{}, clock: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-		now := func() time.Time { f.clock = f.clock.Add(time.Millisecond); return f.clock }
+		// Each reading is a millisecond later, so creation order is strict.
+		now := func() time.Time {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.clock = f.clock.Add(time.Millisecond)
+			return f.clock
+		}
 		f.svc = NewService(d, f.rec, now, func(err error) { t.Errorf("announce: %v", err) })
 		f.auth = auth.NewService(d, auth.Config{Argon2: auth.Argon2Params{Memory: 64, Time: 1, Threads: 1}})
 		fn(t, f)
