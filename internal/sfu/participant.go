@@ -1,0 +1,420 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// Participant is one person (or device) in a room.
+type Participant struct {
+	room  *Room
+	id    string
+	perms Permissions
+
+	// Signals go out in order on one goroutine, so the caller's callback
+	// never runs under the room's locks.
+	sigMu    sync.Mutex
+	sigQueue []Signal
+	sigWake  chan struct{}
+	sigFn    func(Signal)
+	done     chan struct{}
+	doneOnce sync.Once
+
+	mu          sync.Mutex
+	pub         *webrtc.PeerConnection
+	sub         *webrtc.PeerConnection
+	sources     map[string]Source // publish transceiver mid → source
+	published   map[Source]*forwardedTrack
+	senders     map[string]*webrtc.RTPSender // forwarded track id → sender on sub
+	negotiating bool
+	renegotiate bool
+}
+
+func newParticipant(r *Room, id string, perms Permissions, signal func(Signal)) *Participant {
+	p := &Participant{
+		room: r, id: id, perms: perms, sigFn: signal,
+		sigWake: make(chan struct{}, 1), done: make(chan struct{}),
+		sources: map[string]Source{}, published: map[Source]*forwardedTrack{}, senders: map[string]*webrtc.RTPSender{},
+	}
+	go p.signalLoop()
+	return p
+}
+
+// ID is the participant's id.
+func (p *Participant) ID() string { return p.id }
+
+// Permissions are what the participant may do.
+func (p *Participant) Permissions() Permissions { return p.perms }
+
+func (p *Participant) signal(s Signal) {
+	p.sigMu.Lock()
+	p.sigQueue = append(p.sigQueue, s)
+	p.sigMu.Unlock()
+	select {
+	case p.sigWake <- struct{}{}:
+	default:
+	}
+}
+
+func (p *Participant) signalLoop() {
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-p.sigWake:
+		}
+		for {
+			p.sigMu.Lock()
+			if len(p.sigQueue) == 0 {
+				p.sigMu.Unlock()
+				break
+			}
+			s := p.sigQueue[0]
+			p.sigQueue = p.sigQueue[1:]
+			p.sigMu.Unlock()
+			if p.sigFn != nil {
+				p.sigFn(s)
+			}
+		}
+	}
+}
+
+// Publish takes the participant's offer on its publish connection and
+// returns the answer. sources maps each sending m-section's mid to what it
+// carries; an offer that sends anything not declared, not allowed, of the
+// wrong kind, or too many tracks is refused whole and changes nothing.
+func (p *Participant) Publish(offer string, sources map[string]Source) (string, error) {
+	if err := p.checkOffer(offer, sources); err != nil {
+		return "", err
+	}
+	p.mu.Lock()
+	if p.pub == nil {
+		pc, err := p.room.sfu.api.NewPeerConnection(webrtc.Configuration{})
+		if err != nil {
+			p.mu.Unlock()
+			return "", err
+		}
+		p.pub = pc
+		pc.OnTrack(p.onTrack)
+		p.watch(pc, "publish")
+	}
+	for mid, src := range sources {
+		p.sources[mid] = src
+	}
+	pc := p.pub
+	p.mu.Unlock()
+
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadSDP, err)
+	}
+	answer, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadSDP, err)
+	}
+	if err := setLocalAndGather(pc, answer); err != nil {
+		return "", err
+	}
+	return pc.LocalDescription().SDP, nil
+}
+
+// checkOffer enforces the permissions on what an offer would send.
+func (p *Participant) checkOffer(offer string, sources map[string]Source) error {
+	var sd sdp.SessionDescription
+	if err := sd.UnmarshalString(offer); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadSDP, err)
+	}
+	sending := 0
+	for _, m := range sd.MediaDescriptions {
+		kind := m.MediaName.Media
+		if kind != "audio" && kind != "video" {
+			continue // data channels
+		}
+		if !sends(m) {
+			continue
+		}
+		mid, ok := m.Attribute("mid")
+		if !ok {
+			return fmt.Errorf("%w: a media section has no mid", ErrBadSDP)
+		}
+		sending++
+		src, declared := sources[mid]
+		if !declared {
+			return fmt.Errorf("%w: media %q is not declared (say whether it is microphone, camera, screen or screen_audio)", ErrForbiddenSource, mid)
+		}
+		want, known := src.Kind()
+		if !known || want.String() != kind {
+			return fmt.Errorf("%w: %s cannot be %s", ErrForbiddenSource, src, kind)
+		}
+		if !p.perms.May(src) {
+			return fmt.Errorf("%w: you may not publish %s here", ErrForbiddenSource, src)
+		}
+	}
+	if sending > p.room.sfu.cfg.MaxTracks {
+		return fmt.Errorf("%w: at most %d", ErrTooManyTracks, p.room.sfu.cfg.MaxTracks)
+	}
+	return nil
+}
+
+func sends(m *sdp.MediaDescription) bool {
+	for _, a := range m.Attributes {
+		switch a.Key {
+		case "recvonly", "inactive":
+			return false
+		case "sendrecv", "sendonly":
+			return true
+		}
+	}
+	return true // sendrecv is the default
+}
+
+func setLocalAndGather(pc *webrtc.PeerConnection, desc webrtc.SessionDescription) error {
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(desc); err != nil {
+		return err
+	}
+	select {
+	case <-gathered:
+	case <-time.After(5 * time.Second):
+	}
+	return nil
+}
+
+// onTrack starts forwarding a newly received track.
+func (p *Participant) onTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+	p.mu.Lock()
+	var src Source
+	for _, tr := range p.pub.GetTransceivers() {
+		if tr.Receiver() == receiver {
+			src = p.sources[tr.Mid()]
+		}
+	}
+	if src == "" || !p.perms.May(src) || p.published[src] != nil {
+		p.mu.Unlock()
+		// Never forwarded: read and drop, so the connection's buffers
+		// do not fill.
+		go drain(remote)
+		return
+	}
+	t, err := newForwardedTrack(p, src, remote)
+	if err != nil {
+		p.mu.Unlock()
+		p.room.sfu.log.Warn("forward track", "participant", p.id, "err", err)
+		go drain(remote)
+		return
+	}
+	p.published[src] = t
+	p.mu.Unlock()
+	p.room.addTrack(t)
+	go func() {
+		t.forward()
+		p.mu.Lock()
+		if p.published[src] == t {
+			delete(p.published, src)
+		}
+		p.mu.Unlock()
+		p.room.removeTrack(t)
+	}()
+}
+
+func drain(remote *webrtc.TrackRemote) {
+	buf := make([]byte, 1500)
+	for {
+		if _, _, err := remote.Read(buf); err != nil {
+			return
+		}
+	}
+}
+
+// requestKeyframe asks the publisher of a track for a keyframe.
+func (p *Participant) requestKeyframe(ssrc uint32) {
+	p.mu.Lock()
+	pc := p.pub
+	p.mu.Unlock()
+	if pc != nil {
+		_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
+	}
+}
+
+func (p *Participant) openSubscriber() error {
+	pc, err := p.room.sfu.api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return err
+	}
+	p.sub = pc
+	p.watch(pc, "subscribe")
+	return nil
+}
+
+// watch relays ICE candidates and removes the participant when its
+// connection fails or closes.
+func (p *Participant) watch(pc *webrtc.PeerConnection, name string) {
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil {
+			init := c.ToJSON()
+			p.signal(Signal{Type: "candidate", PC: name, Candidate: &init})
+		}
+	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateFailed || s == webrtc.PeerConnectionStateClosed {
+			go p.Leave()
+		}
+	})
+}
+
+// subscribe adds a track to the subscribe connection; the caller holds the
+// room's lock and renegotiates afterwards.
+func (p *Participant) subscribe(t *forwardedTrack) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.sub == nil || p.senders[t.id] != nil {
+		return
+	}
+	sender, err := p.sub.AddTrack(t.local)
+	if err != nil {
+		p.room.sfu.log.Warn("subscribe", "participant", p.id, "track", t.id, "err", err)
+		return
+	}
+	p.senders[t.id] = sender
+	go t.readFeedback(sender)
+	// A new viewer needs a keyframe to start decoding.
+	go t.owner.requestKeyframe(uint32(t.remote.SSRC()))
+}
+
+// unsubscribe removes a track; it reports whether anything changed.
+func (p *Participant) unsubscribe(t *forwardedTrack) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	sender := p.senders[t.id]
+	if sender == nil || p.sub == nil {
+		return false
+	}
+	delete(p.senders, t.id)
+	_ = p.sub.RemoveTrack(sender)
+	return true
+}
+
+// negotiate sends a fresh offer on the subscribe connection, or marks that
+// one is needed when an offer is already waiting for its answer.
+func (p *Participant) negotiate() {
+	p.mu.Lock()
+	if p.sub == nil {
+		p.mu.Unlock()
+		return
+	}
+	if p.negotiating {
+		p.renegotiate = true
+		p.mu.Unlock()
+		return
+	}
+	p.negotiating = true
+	pc := p.sub
+	p.mu.Unlock()
+
+	offer, err := pc.CreateOffer(nil)
+	if err == nil {
+		err = setLocalAndGather(pc, offer)
+	}
+	if err != nil {
+		if pc.ConnectionState() != webrtc.PeerConnectionStateClosed {
+			p.room.sfu.log.Warn("subscribe offer", "participant", p.id, "err", err)
+		}
+		p.mu.Lock()
+		p.negotiating = false
+		p.mu.Unlock()
+		return
+	}
+	p.signal(Signal{Type: "offer", PC: "subscribe", SDP: pc.LocalDescription().SDP})
+}
+
+// Answer takes the participant's answer to the last subscribe offer.
+func (p *Participant) Answer(answer string) error {
+	p.mu.Lock()
+	pc, waiting := p.sub, p.negotiating
+	p.mu.Unlock()
+	if pc == nil {
+		return ErrNoSubscribe
+	}
+	if !waiting {
+		return fmt.Errorf("%w: no offer is waiting for an answer", ErrBadSDP)
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadSDP, err)
+	}
+	p.mu.Lock()
+	p.negotiating = false
+	again := p.renegotiate
+	p.renegotiate = false
+	p.mu.Unlock()
+	if again {
+		go p.negotiate()
+	}
+	return nil
+}
+
+// AddCandidate adds a trickled ICE candidate of the participant's publish
+// or subscribe connection.
+func (p *Participant) AddCandidate(pcName string, c webrtc.ICECandidateInit) error {
+	p.mu.Lock()
+	pc := p.pub
+	if pcName == "subscribe" {
+		pc = p.sub
+	}
+	p.mu.Unlock()
+	if pc == nil {
+		return fmt.Errorf("%w: no %s connection yet", ErrBadSDP, pcName)
+	}
+	return pc.AddICECandidate(c)
+}
+
+// ErrNotPublished is returned for a source the participant does not publish.
+var ErrNotPublished = errors.New("sfu: not published")
+
+// SetPaused stops (or resumes) forwarding one of the participant's tracks,
+// say while the screen shows a password; subscribers are told.
+func (p *Participant) SetPaused(src Source, paused bool) error {
+	p.mu.Lock()
+	t := p.published[src]
+	p.mu.Unlock()
+	if t == nil {
+		return ErrNotPublished
+	}
+	if t.paused.Swap(paused) == paused {
+		return nil
+	}
+	if !paused {
+		p.requestKeyframe(uint32(t.remote.SSRC()))
+	}
+	p.room.mu.Lock()
+	p.room.announceTracksLocked()
+	p.room.mu.Unlock()
+	return nil
+}
+
+// Leave takes the participant out of the room and closes its connections.
+func (p *Participant) Leave() {
+	p.room.leave(p)
+	p.close()
+}
+
+func (p *Participant) close() {
+	p.doneOnce.Do(func() { close(p.done) })
+	p.mu.Lock()
+	pub, sub := p.pub, p.sub
+	p.mu.Unlock()
+	for _, pc := range []*webrtc.PeerConnection{pub, sub} {
+		if pc != nil {
+			_ = pc.Close()
+		}
+	}
+}
+
+func trackID(participant string, src Source) string {
+	return strings.Join([]string{participant, string(src)}, ":")
+}

@@ -1,0 +1,244 @@
+// Package sfu is Parley's media server: rooms of participants who publish
+// audio, camera, screen and screen audio tracks and receive each other's,
+// with what each may publish and receive decided by the server (a help
+// customer never publishes a camera, whatever its browser offers). All
+// media of the node goes through one UDP port (ICE UDP mux), with ICE over
+// one TCP port as a fallback.
+//
+// Each participant has two PeerConnections: one it offers on to publish,
+// and one the server offers on to send it others' tracks. Negotiation then
+// never collides (no glare), and a subscriber's renegotiation never
+// disturbs what it publishes.
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+)
+
+// Source is what a track carries.
+type Source string
+
+const (
+	Microphone  Source = "microphone"
+	Camera      Source = "camera"
+	Screen      Source = "screen"
+	ScreenAudio Source = "screen_audio"
+)
+
+// Kind is the media kind a source must have.
+func (s Source) Kind() (webrtc.RTPCodecType, bool) {
+	switch s {
+	case Microphone, ScreenAudio:
+		return webrtc.RTPCodecTypeAudio, true
+	case Camera, Screen:
+		return webrtc.RTPCodecTypeVideo, true
+	}
+	return 0, false
+}
+
+// Permissions say what a participant may do in a room. The server enforces
+// them; a client's UI only reflects them.
+type Permissions struct {
+	Publish   []Source `json:"publish"`
+	Subscribe bool     `json:"subscribe"`
+	Annotate  bool     `json:"annotate"`
+}
+
+// May reports whether src may be published.
+func (p Permissions) May(src Source) bool {
+	for _, s := range p.Publish {
+		if s == src {
+			return true
+		}
+	}
+	return false
+}
+
+// Config sets up the media server; zero fields take the defaults.
+type Config struct {
+	// UDPPort carries all media (ICE UDP mux); 0 picks a free port.
+	UDPPort int
+	// TCPPort carries ICE over TCP for networks that block UDP; 0 picks a
+	// free port, -1 turns it off.
+	TCPPort int
+	// ListenIP is the address the media ports bind to (default all).
+	ListenIP string
+	// PublicIPs are announced instead of the host's own addresses (1:1 NAT).
+	PublicIPs []string
+	// IncludeLoopback offers 127.0.0.1 candidates (tests, one-machine demos).
+	IncludeLoopback bool
+	// MaxParticipants per room (50) and MaxTracks per participant (4).
+	MaxParticipants int
+	MaxTracks       int
+	// DisconnectTimeout: a participant whose connection is gone this long
+	// is removed (5 s).
+	DisconnectTimeout time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxParticipants == 0 {
+		c.MaxParticipants = 50
+	}
+	if c.MaxTracks == 0 {
+		c.MaxTracks = 4
+	}
+	if c.DisconnectTimeout == 0 {
+		c.DisconnectTimeout = 5 * time.Second
+	}
+	return c
+}
+
+// Errors callers map to answers.
+var (
+	ErrRoomFull        = errors.New("sfu: room is full")
+	ErrAlreadyJoined   = errors.New("sfu: already in the room")
+	ErrForbiddenSource = errors.New("sfu: source not allowed")
+	ErrTooManyTracks   = errors.New("sfu: too many tracks")
+	ErrBadSDP          = errors.New("sfu: malformed session description")
+	ErrClosed          = errors.New("sfu: closed")
+	ErrNoSubscribe     = errors.New("sfu: may not receive")
+)
+
+// SFU is the media server of one node.
+type SFU struct {
+	cfg Config
+	log *slog.Logger
+	api *webrtc.API
+
+	udp       net.PacketConn
+	tcp       net.Listener
+	closeMuxs func()
+
+	mu     sync.Mutex
+	rooms  map[string]*Room
+	closed bool
+}
+
+// New opens the media ports and builds the WebRTC stack.
+func New(cfg Config, log *slog.Logger) (*SFU, error) {
+	cfg = cfg.withDefaults()
+	ip := net.ParseIP(cfg.ListenIP)
+	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: cfg.UDPPort})
+	if err != nil {
+		return nil, fmt.Errorf("sfu: media UDP port: %w", err)
+	}
+	s := &SFU{cfg: cfg, log: log.With("component", "sfu"), udp: udp, rooms: map[string]*Room{}}
+
+	se := webrtc.SettingEngine{}
+	udpMux := webrtc.NewICEUDPMux(nil, udp)
+	se.SetICEUDPMux(udpMux)
+	var tcpMux interface{ Close() error }
+	if cfg.TCPPort >= 0 {
+		tcp, err := net.ListenTCP("tcp", &net.TCPAddr{IP: ip, Port: cfg.TCPPort})
+		if err != nil {
+			udp.Close()
+			return nil, fmt.Errorf("sfu: media TCP port: %w", err)
+		}
+		s.tcp = tcp
+		m := webrtc.NewICETCPMux(nil, tcp, 8)
+		se.SetICETCPMux(m)
+		tcpMux = m
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6})
+	}
+	s.closeMuxs = func() {
+		_ = udpMux.Close()
+		if tcpMux != nil {
+			_ = tcpMux.Close()
+		}
+	}
+	if len(cfg.PublicIPs) > 0 {
+		// Behind 1:1 NAT, host candidates announce the public addresses.
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External: cfg.PublicIPs, AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteReplace,
+		}); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("sfu: public IPs: %w", err)
+		}
+	}
+	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
+	se.SetICETimeouts(cfg.DisconnectTimeout/2, cfg.DisconnectTimeout, time.Second)
+
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.api = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
+	return s, nil
+}
+
+// UDPAddr is the media UDP port's address.
+func (s *SFU) UDPAddr() net.Addr { return s.udp.LocalAddr() }
+
+// TCPAddr is the ICE-TCP port's address, or nil when off.
+func (s *SFU) TCPAddr() net.Addr {
+	if s.tcp == nil {
+		return nil
+	}
+	return s.tcp.Addr()
+}
+
+// Room returns the room with id, creating it.
+func (s *SFU) Room(id string) (*Room, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	r := s.rooms[id]
+	if r == nil {
+		r = newRoom(s, id)
+		s.rooms[id] = r
+	}
+	return r, nil
+}
+
+// LookupRoom returns an existing room.
+func (s *SFU) LookupRoom(id string) (*Room, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.rooms[id]
+	return r, ok
+}
+
+func (s *SFU) forget(r *Room) {
+	s.mu.Lock()
+	if s.rooms[r.id] == r {
+		delete(s.rooms, r.id)
+	}
+	s.mu.Unlock()
+}
+
+// Close ends every room and releases the media ports.
+func (s *SFU) Close() {
+	s.mu.Lock()
+	s.closed = true
+	rooms := make([]*Room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rooms = append(rooms, r)
+	}
+	s.mu.Unlock()
+	for _, r := range rooms {
+		r.Close()
+	}
+	if s.closeMuxs != nil {
+		s.closeMuxs()
+	}
+	_ = s.udp.Close()
+	if s.tcp != nil {
+		_ = s.tcp.Close()
+	}
+}
