@@ -290,3 +290,32 @@ func (c *Client) Logout(ctx context.Context) error {
 	_, err := c.do(ctx, "POST", "/api/v1/auth/logout", nil, nil, nil)
 	return err
 }
+
+// Call is a call in a conversation.
+type Call struct {
+	ID             string `json:"id"`
+	ConversationID string `json:"conversation_id"`
+	Kind           string `json:"kind"`
+	State          string `json:"state"`
+	EndReason      string `json:"end_reason"`
+	Members        []struct {
+		UserID string `json:"user_id"`
+		State  string `json:"state"`
+	} `json:"members"`
+}
+
+// StartCall rings the other members of a conversation; kind is "voice"
+// or "video".
+func (c *Client) StartCall(ctx context.Context, convID, kind string) (Call, error) {
+	var call Call
+	_, err := c.do(ctx, "POST", "/api/v1/conversations/"+url.PathEscape(convID)+"/calls", nil, map[string]string{"kind": kind}, &call)
+	return call, err
+}
+
+// CallAction joins, declines, leaves or ends a call (action is one of
+// "join", "decline", "leave", "end").
+func (c *Client) CallAction(ctx context.Context, callID, action string) (Call, error) {
+	var call Call
+	_, err := c.do(ctx, "POST", "/api/v1/calls/"+url.PathEscape(callID)+"/"+action, nil, nil, &call)
+	return call, err
+}

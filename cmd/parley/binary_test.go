@@ -131,7 +131,7 @@ func TestServeStartsSignsUpAndStopsOnSIGTERM(t *testing.T) {
 		if isPostgres(dsn) {
 			dataDir = t.TempDir()
 		}
-		args := []string{"serve", "--addr", freeAddr(t), "--data-dir", dataDir}
+		args := []string{"serve", "--addr", freeAddr(t), "--data-dir", dataDir, "--rtc-udp-port", "0", "--rtc-tcp-port", "0", "--turn-port", "0"}
 		if isPostgres(dsn) {
 			args = append(args, "--db", dsn)
 		}

@@ -89,6 +89,9 @@ func TestServeHonoursAddrFromEnv(t *testing.T) {
 	envAddr, flagAddr := busy(), busy()
 	t.Setenv("PARLEY_DATA_DIR", t.TempDir())
 	t.Setenv("PARLEY_ADDR", envAddr)
+	t.Setenv("PARLEY_RTC_UDP_PORT", "0") // media ports must not collide with a running server
+	t.Setenv("PARLEY_RTC_TCP_PORT", "0")
+	t.Setenv("PARLEY_TURN_PORT", "0")
 
 	serve := func(args ...string) error {
 		// Should serve ever start, the deadline stops it and the test fails.

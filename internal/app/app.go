@@ -25,10 +25,12 @@ import (
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/blob"
 	"github.com/parley-chat/parley/internal/bus"
+	"github.com/parley-chat/parley/internal/calls"
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/db"
 	"github.com/parley-chat/parley/internal/httpx"
 	"github.com/parley-chat/parley/internal/realtime"
+	"github.com/parley-chat/parley/internal/sfu"
 	"github.com/parley-chat/parley/web"
 )
 
@@ -53,6 +55,10 @@ type Config struct {
 	Node            string // this node's name in a cluster; default: host name and a random suffix
 	Version         string
 
+	// RTC sets up the media server: ports (0 = any free one), public IPs.
+	RTC sfu.Config
+	// RingTimeout ends unanswered calls as missed (30 s).
+	RingTimeout time.Duration
 	// Realtime tunes the WebSocket gateway (queues, rates, timers); Node
 	// and Now above override its own.
 	Realtime realtime.Config
@@ -140,7 +146,7 @@ func (c Config) validate() ([]netip.Prefix, error) {
 
 // Migrations lists every component's schema, in dependency order.
 func Migrations() []db.Migrations {
-	return []db.Migrations{auth.Migrations, chat.Migrations}
+	return []db.Migrations{auth.Migrations, chat.Migrations, calls.Migrations}
 }
 
 // App is a running Parley node.
@@ -152,6 +158,8 @@ type App struct {
 	Chat     *chat.Service
 	Bus      bus.Bus
 	Gateway  *realtime.Gateway
+	Calls    *calls.Service
+	SFU      *sfu.SFU
 	blobs    *blob.Dir
 	router   *httpx.Router
 	handler  http.Handler
@@ -218,10 +226,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return fail(err)
 	}
 
+	if a.SFU, err = sfu.New(cfg.RTC, log); err != nil {
+		return fail(err)
+	}
+	a.Calls = calls.NewService(d, a.Chat, a.Bus, calls.Config{Node: a.Gateway.Node(), RingTimeout: cfg.RingTimeout, Now: cfg.Now})
+	a.Gateway.SetExtension(calls.NewMedia(a.Calls, a.SFU))
+	callsHTTP := calls.NewHTTP(a.Calls)
+	callsHTTP.MaxBody = cfg.MaxBodyBytes
+
 	rt := httpx.NewRouter(log, a.registry)
 	a.router = rt
 	authHTTP.Routes(rt)
 	chatHTTP.Routes(rt)
+	callsHTTP.Routes(rt)
 	var trusted []string
 	if cfg.PublicURL != "" {
 		trusted = append(trusted, cfg.PublicURL)
@@ -289,6 +306,9 @@ func (a *App) Routes() []string { return a.router.Routes() }
 func (a *App) Close() error {
 	if a.Gateway != nil {
 		a.Gateway.Close()
+	}
+	if a.SFU != nil {
+		a.SFU.Close()
 	}
 	if a.Bus != nil {
 		_ = a.Bus.Close()
@@ -365,7 +385,8 @@ func (a *App) Run(ctx context.Context, ready func(addr net.Addr)) error {
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
-	a.log.Info("parley is listening", "url", displayURL(scheme, ln.Addr()), "db", a.DB.Dialect, "version", a.cfg.Version)
+	a.log.Info("parley is listening", "url", displayURL(scheme, ln.Addr()), "db", a.DB.Dialect, "version", a.cfg.Version,
+		"media_udp", a.SFU.UDPAddr().String(), "node", a.Gateway.Node())
 	if ready != nil {
 		ready(ln.Addr())
 	}
@@ -373,6 +394,7 @@ func (a *App) Run(ctx context.Context, ready func(addr net.Addr)) error {
 	bg, stopBG := context.WithCancel(ctx)
 	defer stopBG()
 	go a.housekeeping(bg)
+	go a.sweepCalls(bg)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -406,6 +428,22 @@ func displayURL(scheme string, addr net.Addr) string {
 		host = "localhost"
 	}
 	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// sweepCalls ends unanswered calls when their ring timeout passes.
+func (a *App) sweepCalls(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.Calls.Sweep(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("sweep calls", "err", err)
+			}
+		}
+	}
 }
 
 // housekeeping runs hourly: it deletes ended sessions, attachments

@@ -146,30 +146,42 @@ const (
 	EventMessageDeleted      = "message.deleted"
 	EventReactionAdded       = "reaction.added"
 	EventReactionRemoved     = "reaction.removed"
+	EventCallStarted         = "call.started" // a call rang in the conversation
+	EventCallEnded           = "call.ended"   // it ended: answered and finished, missed or declined
 )
+
+// CallSummary is what the history says of a call.
+type CallSummary struct {
+	ID       string `json:"id"`
+	Kind     string `json:"kind"`
+	Reason   string `json:"reason,omitempty"`   // on call.ended: completed, missed, declined, cancelled
+	Duration int64  `json:"duration,omitempty"` // seconds, from answer to end
+}
 
 // Event is one change of a conversation, numbered by Seq. Message events
 // carry the message as it is now.
 type Event struct {
-	ConversationID string    `json:"conversation_id"`
-	Seq            int64     `json:"seq"`
-	Type           string    `json:"type"`
-	ActorID        string    `json:"actor_id"`
-	At             time.Time `json:"at"`
-	Message        *Message  `json:"message,omitempty"`
-	MessageID      string    `json:"message_id,omitempty"`
-	UserID         string    `json:"user_id,omitempty"`
-	Role           Role      `json:"role,omitempty"`
-	Emoji          string    `json:"emoji,omitempty"`
-	Title          string    `json:"title,omitempty"`
+	ConversationID string       `json:"conversation_id"`
+	Seq            int64        `json:"seq"`
+	Type           string       `json:"type"`
+	ActorID        string       `json:"actor_id"`
+	At             time.Time    `json:"at"`
+	Message        *Message     `json:"message,omitempty"`
+	MessageID      string       `json:"message_id,omitempty"`
+	UserID         string       `json:"user_id,omitempty"`
+	Role           Role         `json:"role,omitempty"`
+	Emoji          string       `json:"emoji,omitempty"`
+	Title          string       `json:"title,omitempty"`
+	Call           *CallSummary `json:"call,omitempty"`
 }
 
 // eventData is the small per-type payload stored with an event.
 type eventData struct {
-	UserID string `json:"user_id,omitempty"`
-	Role   Role   `json:"role,omitempty"`
-	Emoji  string `json:"emoji,omitempty"`
-	Title  string `json:"title,omitempty"`
+	UserID string       `json:"user_id,omitempty"`
+	Role   Role         `json:"role,omitempty"`
+	Emoji  string       `json:"emoji,omitempty"`
+	Title  string       `json:"title,omitempty"`
+	Call   *CallSummary `json:"call,omitempty"`
 }
 
 // Announcer tells other parts of the system, on this node and others,

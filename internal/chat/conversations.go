@@ -36,7 +36,7 @@ func (s *Service) appendEvent(ctx context.Context, tx *sql.Tx, ev Event, activit
 	if err != nil {
 		return ev, fmt.Errorf("chat: next seq: %w", err)
 	}
-	data, err := json.Marshal(eventData{UserID: ev.UserID, Role: ev.Role, Emoji: ev.Emoji, Title: ev.Title})
+	data, err := json.Marshal(eventData{UserID: ev.UserID, Role: ev.Role, Emoji: ev.Emoji, Title: ev.Title, Call: ev.Call})
 	if err != nil {
 		return ev, err
 	}
@@ -47,6 +47,18 @@ func (s *Service) appendEvent(ctx context.Context, tx *sql.Tx, ev Event, activit
 	_, err = tx.ExecContext(ctx, `INSERT INTO events (conversation_id, seq, type, actor_id, message_id, data, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, ev.ConversationID, ev.Seq, ev.Type, ev.ActorID, messageID, string(data), ev.At)
 	return ev, err
+}
+
+// RecordCallEvent adds a call's start or end to a conversation's history,
+// inside the caller's transaction (the call's own rows change in the same
+// one). Announce the returned event after the commit.
+func (s *Service) RecordCallEvent(ctx context.Context, tx *sql.Tx, convID, actorID, typ string, call CallSummary, at time.Time) (Event, error) {
+	return s.appendEvent(ctx, tx, Event{ConversationID: convID, Type: typ, ActorID: actorID, At: db.Time(at), Call: &call}, true)
+}
+
+// Announce publishes events committed by another package's transaction.
+func (s *Service) Announce(ctx context.Context, events ...Event) {
+	s.publish(ctx, committed{events: events})
 }
 
 // publish announces committed events, each encoded once for all

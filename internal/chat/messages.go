@@ -318,7 +318,7 @@ func (s *Service) Events(ctx context.Context, userID, convID string, after int64
 		if err := json.Unmarshal([]byte(data), &d); err != nil {
 			return nil, false, fmt.Errorf("chat: event %s/%d: %w", convID, ev.Seq, err)
 		}
-		ev.MessageID, ev.UserID, ev.Role, ev.Emoji, ev.Title = messageID.String, d.UserID, d.Role, d.Emoji, d.Title
+		ev.MessageID, ev.UserID, ev.Role, ev.Emoji, ev.Title, ev.Call = messageID.String, d.UserID, d.Role, d.Emoji, d.Title, d.Call
 		out = append(out, ev)
 	}
 	if err := rows.Err(); err != nil {

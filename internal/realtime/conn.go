@@ -27,6 +27,7 @@ type conn struct {
 	userID    string
 	sessionID string // the credential the connection was made with
 	tokenID   string
+	host      string // the host name the device reached us by
 
 	mu            sync.Mutex
 	queue         [][]byte // frames waiting to be written
@@ -51,6 +52,12 @@ type conn struct {
 	badFrames  int
 	lastTyping map[string]time.Time
 }
+
+// UserID, ConnID and Send let extensions talk to the connection.
+func (c *conn) UserID() string    { return c.userID }
+func (c *conn) ConnID() string    { return c.id }
+func (c *conn) Host() string      { return c.host }
+func (c *conn) Send(frame []byte) { c.send(frame) }
 
 // send queues a frame. It never blocks: a connection whose queue is full is
 // closed as a slow consumer (it resumes by cursor after reconnecting), so

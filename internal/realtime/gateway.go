@@ -33,6 +33,23 @@ type Chat interface {
 	Contacts(ctx context.Context, userID string, candidates []string) ([]string, error)
 }
 
+// Peer is a connection as an Extension sees it.
+type Peer interface {
+	UserID() string
+	ConnID() string
+	// Host is the host name the device used to reach the server.
+	Host() string
+	// Send queues a frame (a JSON object) to the device.
+	Send(frame []byte)
+}
+
+// Extension serves the "rtc" frames of calls: Frame answers one (its
+// reply becomes the ack's fields), Closed says a connection ended.
+type Extension interface {
+	Frame(ctx context.Context, p Peer, raw []byte) (reply map[string]any, err error)
+	Closed(p Peer)
+}
+
 // Config tunes the gateway; zero fields take the defaults.
 type Config struct {
 	Node         string        // this node's name, unique in the cluster
@@ -120,6 +137,7 @@ type Gateway struct {
 	users   map[string]map[*conn]struct{}
 
 	presence *presence
+	ext      Extension
 
 	subs      []bus.Subscription
 	stop      chan struct{}
@@ -149,6 +167,7 @@ func New(cfg Config, b bus.Bus, c Chat, lastSeen LastSeenStore, log *slog.Logger
 		"chat.conv.*":     g.onConversationEvent,
 		"chat.receipt.*":  g.onReceipt,
 		"chat.typing.*":   g.onTyping,
+		"chat.call.*":     g.onCall,
 		"presence.>":      g.presence.onMessage,
 		auth.EndedSubject: g.onCredentialsEnded,
 	} {
@@ -164,6 +183,9 @@ func New(cfg Config, b bus.Bus, c Chat, lastSeen LastSeenStore, log *slog.Logger
 	g.presence.start()
 	return g, nil
 }
+
+// SetExtension installs the handler of "rtc" frames (before serving).
+func (g *Gateway) SetExtension(e Extension) { g.ext = e }
 
 // Node is this gateway's node name.
 func (g *Gateway) Node() string { return g.cfg.Node }
@@ -368,6 +390,10 @@ func (g *Gateway) onConversationEvent(subject string, data []byte) {
 
 func (g *Gateway) onReceipt(subject string, data []byte) {
 	g.deliver(strings.TrimPrefix(subject, "chat.receipt."), wrapFrame(FrameReceipt, "receipt", data), nil)
+}
+
+func (g *Gateway) onCall(subject string, data []byte) {
+	g.deliver(strings.TrimPrefix(subject, "chat.call."), wrapFrame(FrameCall, "call", data), nil)
 }
 
 // typingNotice is what a typing frame becomes on the bus.

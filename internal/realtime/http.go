@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -77,7 +78,11 @@ func (g *Gateway) Handler(trustedOrigins []string) http.HandlerFunc {
 		}
 		g.connsWG.Add(1)
 		defer g.connsWG.Done()
-		g.serve(ws, p)
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		g.serve(ws, p, host)
 	}
 }
 
@@ -88,9 +93,9 @@ func newConnID() string {
 }
 
 // serve runs one connection until it closes.
-func (g *Gateway) serve(ws *websocket.Conn, p *auth.Principal) {
+func (g *Gateway) serve(ws *websocket.Conn, p *auth.Principal, host string) {
 	c := &conn{
-		g: g, ws: ws, id: newConnID(), userID: p.User.ID, sessionID: p.SessionID, tokenID: p.TokenID,
+		g: g, ws: ws, id: newConnID(), userID: p.User.ID, host: host, sessionID: p.SessionID, tokenID: p.TokenID,
 		convs: map[string]struct{}{}, status: "active", closeSent: make(chan struct{}),
 		limiter:    rate.NewLimiter(rate.Limit(g.cfg.FrameRate), g.cfg.FrameBurst),
 		lastTyping: map[string]time.Time{},
@@ -105,6 +110,9 @@ func (g *Gateway) serve(ws *websocket.Conn, p *auth.Principal) {
 		return
 	}
 	defer g.detach(c)
+	if g.ext != nil {
+		defer g.ext.Closed(c)
+	}
 	g.presence.localChanged(c.userID)
 	c.send(encodeFrame(helloFrame{V: ProtocolVersion, Type: FrameHello, UserID: c.userID, ConnectionID: c.id,
 		Node: g.cfg.Node, PingSeconds: int(g.cfg.PingInterval / time.Second)}))
@@ -159,6 +167,23 @@ func (g *Gateway) handle(ctx context.Context, c *conn, f inFrame) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	switch f.Type {
+	case FrameRTC:
+		if g.ext == nil {
+			g.replyError(c, f.ID, &frameError{code: "unknown-type", detail: "calls are not served here", id: f.ID})
+			return
+		}
+		reply, err := g.ext.Frame(ctx, c, f.raw)
+		if err != nil {
+			g.replyError(c, f.ID, err)
+			return
+		}
+		if f.ID != "" {
+			if reply == nil {
+				reply = map[string]any{}
+			}
+			reply["v"], reply["type"], reply["id"] = ProtocolVersion, FrameAck, f.ID
+			c.send(encodeFrame(reply))
+		}
 	case FramePing:
 		c.send(encodeFrame(ackFrame{V: ProtocolVersion, Type: FramePong, ID: f.ID}))
 	case FrameSend:
@@ -218,8 +243,13 @@ func (g *Gateway) handle(ctx context.Context, c *conn, f inFrame) {
 // same codes the REST API uses.
 func (g *Gateway) replyError(c *conn, id string, err error) {
 	ef := errorFrame{V: ProtocolVersion, Type: FrameError, ID: id}
-	var p *httpx.Problem
+	var (
+		p  *httpx.Problem
+		fe *frameError
+	)
 	switch {
+	case errors.As(err, &fe):
+		ef.Code, ef.Detail = fe.code, fe.detail
 	case errors.As(err, &p):
 		ef.Code, ef.Detail = strings.TrimPrefix(p.Type, httpx.ProblemTypePrefix), p.Detail
 		if len(p.Errors) > 0 {

@@ -33,6 +33,7 @@ const (
 	FramePong     = "pong"
 	FrameTypingTo = "typing"
 	FrameStatus   = "presence"
+	FrameCall     = "call" // a call's state changed: ringing, joined, ended
 )
 
 // inFrame is any frame a client may send; which fields matter depends on
@@ -51,6 +52,8 @@ type inFrame struct {
 	Seq            int64    `json:"seq,omitempty"`
 	Status         string   `json:"status,omitempty"`
 	UserIDs        []string `json:"user_ids,omitempty"`
+
+	raw []byte // the whole frame, for an Extension
 }
 
 // Limits on what a client may send in one frame.
@@ -79,6 +82,9 @@ func decodeFrame(data []byte) (inFrame, error) {
 	// what the person sent.
 	if !utf8.Valid(data) {
 		return f, badFrame("", "frames must be valid UTF-8")
+	}
+	if ext, ok := extensionFrame(data); ok {
+		return ext, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -122,6 +128,23 @@ func decodeFrame(data []byte) (inFrame, error) {
 		return f, &frameError{code: "unknown-type", detail: "unknown frame type " + f.Type, id: f.ID}
 	}
 	return f, nil
+}
+
+// FrameRTC is the calls' signaling frame, served by an Extension.
+const FrameRTC = "rtc"
+
+// extensionFrame recognises a frame an Extension serves and keeps its raw
+// bytes for it: the extension decodes (strictly) what only it knows.
+func extensionFrame(data []byte) (inFrame, bool) {
+	var head struct {
+		V    int    `json:"v"`
+		Type string `json:"type"`
+		ID   string `json:"id"`
+	}
+	if json.Unmarshal(data, &head) != nil || head.Type != FrameRTC || head.V != ProtocolVersion || len(head.ID) > MaxRequestID {
+		return inFrame{}, false
+	}
+	return inFrame{V: head.V, Type: head.Type, ID: head.ID, raw: data}, true
 }
 
 // errNotMember is returned for a conversation the connection's user is not

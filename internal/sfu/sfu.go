@@ -81,6 +81,9 @@ type Config struct {
 	// DisconnectTimeout: a participant whose connection is gone this long
 	// is removed (5 s).
 	DisconnectTimeout time.Duration
+	// TURNPort is the embedded TURN relay's UDP port (0 picks a free one,
+	// -1 turns it off).
+	TURNPort int
 }
 
 func (c Config) withDefaults() Config {
@@ -115,6 +118,7 @@ type SFU struct {
 
 	udp       net.PacketConn
 	tcp       net.Listener
+	turn      *turnServer
 	closeMuxs func()
 
 	mu     sync.Mutex
@@ -177,6 +181,12 @@ func New(cfg Config, log *slog.Logger) (*SFU, error) {
 		return nil, err
 	}
 	s.api = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
+	if cfg.TURNPort >= 0 {
+		if s.turn, err = startTURN(cfg, ownAddresses(cfg)); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -236,6 +246,9 @@ func (s *SFU) Close() {
 	}
 	if s.closeMuxs != nil {
 		s.closeMuxs()
+	}
+	if s.turn != nil {
+		s.turn.close()
 	}
 	_ = s.udp.Close()
 	if s.tcp != nil {
