@@ -230,7 +230,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return fail(err)
 	}
 	a.Calls = calls.NewService(d, a.Chat, a.Bus, calls.Config{Node: a.Gateway.Node(), RingTimeout: cfg.RingTimeout, Now: cfg.Now})
-	a.Gateway.SetExtension(calls.NewMedia(a.Calls, a.SFU))
+	media := calls.NewMedia(a.Calls, a.SFU)
+	a.Gateway.SetExtension(media)
 	callsHTTP := calls.NewHTTP(a.Calls)
 	callsHTTP.MaxBody = cfg.MaxBodyBytes
 
@@ -239,6 +240,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	authHTTP.Routes(rt)
 	chatHTTP.Routes(rt)
 	callsHTTP.Routes(rt)
+	callsHTTP.WHIPRoutes(rt, media)
 	var trusted []string
 	if cfg.PublicURL != "" {
 		trusted = append(trusted, cfg.PublicURL)

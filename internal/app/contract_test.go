@@ -315,12 +315,13 @@ func TestSpecConventions(t *testing.T) {
 			public := op.Security != nil && len(*op.Security) == 0
 			hasBody := op.RequestBody != nil
 			upload := hasBody && isUpload(op.RequestBody.Value.Content)
+			sdpBody := hasBody && op.RequestBody.Value.Content.Get("application/sdp") != nil
 
 			want := []string{"401", "429", "500"}
 			if hasBody {
 				want = append(want, "400", "413")
 				if !upload {
-					want = append(want, "415") // JSON only
+					want = append(want, "415") // JSON (or SDP) only
 				}
 			}
 			if method != http.MethodGet {
@@ -388,7 +389,7 @@ func TestSpecConventions(t *testing.T) {
 			if op.Responses.Value("429") != nil && op.Responses.Value("429").Value.Headers["Retry-After"] == nil {
 				t.Errorf("%s: 429 without Retry-After", name)
 			}
-			if hasBody && !upload {
+			if hasBody && !upload && !sdpBody {
 				mt := op.RequestBody.Value.Content.Get("application/json")
 				switch {
 				case mt == nil || mt.Schema == nil:

@@ -186,6 +186,13 @@ func (s *Service) Start(ctx context.Context, userID, convID, kind string) (Call,
 		events = append(events, ev)
 		return err
 	})
+	if errors.Is(err, ErrCallActive) && !errors.As(err, new(*ActiveError)) {
+		// Another start won the race; name its call so the client can join.
+		var live string
+		if s.db.QueryRowContext(ctx, `SELECT id FROM calls WHERE conversation_id = $1 AND state <> 'ended'`, convID).Scan(&live) == nil {
+			err = &ActiveError{CallID: live}
+		}
+	}
 	if err != nil {
 		return Call{}, err
 	}
@@ -255,6 +262,14 @@ func (s *Service) load(ctx context.Context, q db.Querier, callID string) (Call, 
 func (s *Service) change(ctx context.Context, userID, callID string, fn func(tx *sql.Tx, c Call, now time.Time) ([]chat.Event, error)) (Call, error) {
 	var events []chat.Event
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		// Changes to one call take turns: two people leaving at once must
+		// not each see the other still there. SQLite's single writer already
+		// serialises them; PostgreSQL locks the row.
+		if s.db.Dialect == db.Postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT id FROM calls WHERE id = $1 FOR UPDATE`, callID); err != nil {
+				return err
+			}
+		}
 		c, err := s.load(ctx, tx, callID)
 		if err != nil {
 			return err
@@ -376,8 +391,11 @@ func (s *Service) End(ctx context.Context, userID, callID string) (Call, error) 
 			return nil, fmt.Errorf("%w: only who started a group call ends it for everyone; leave instead", ErrNotAllowed)
 		}
 		reason := Completed
-		if c.State == Ringing {
+		switch {
+		case c.State == Ringing && userID == c.StartedBy:
 			reason = Cancelled
+		case c.State == Ringing:
+			reason = Declined
 		}
 		return s.end(ctx, tx, c, userID, reason, now)
 	})
@@ -405,26 +423,70 @@ func (s *Service) end(ctx context.Context, tx *sql.Tx, c Call, actorID, reason s
 	return []chat.Event{ev}, nil
 }
 
-// Sweep ends calls that rang past the ring timeout as missed; the server
-// runs it every second. It also ends calls left ringing by a node that
-// stopped.
+// EmptyCallGrace is how long an answered call on this node may have no
+// device connected to its media before it ends by itself.
+const EmptyCallGrace = time.Minute
+
+// Sweep runs every second: it ends calls that rang past the ring timeout as
+// missed (also those left ringing by a node that stopped), stops ringing
+// the members of a call who did not answer in time (they may still join),
+// and ends answered calls of this node that no device has been in for
+// EmptyCallGrace (everyone's browser crashed, say).
 func (s *Service) Sweep(ctx context.Context) error {
 	cutoff := s.now().Add(-s.cfg.RingTimeout)
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM calls WHERE state = 'ringing' AND created_at <= $1`, cutoff)
+	if _, err := s.db.ExecContext(ctx, `UPDATE call_members SET state = 'missed'
+		WHERE state = 'ringing' AND call_id IN (SELECT id FROM calls WHERE state = 'active' AND created_at <= $1)`, cutoff); err != nil {
+		return err
+	}
+	if err := s.sweepRinging(ctx, cutoff); err != nil {
+		return err
+	}
+	return s.sweepEmpty(ctx)
+}
+
+func (s *Service) sweepEmpty(ctx context.Context) error {
+	if s.media == nil {
+		return nil
+	}
+	ids, err := s.ids(ctx, `SELECT id FROM calls WHERE state = 'active' AND node = $1 AND answered_at <= $2`,
+		s.cfg.Node, s.now().Add(-EmptyCallGrace))
 	if err != nil {
 		return err
 	}
-	var list []string
+	for _, id := range ids {
+		if s.media.idleFor(id) < EmptyCallGrace {
+			continue
+		}
+		_, err := s.change(ctx, "", id, func(tx *sql.Tx, c Call, now time.Time) ([]chat.Event, error) {
+			return s.end(ctx, tx, c, c.StartedBy, Completed, now)
+		})
+		if err != nil && !errors.Is(err, ErrEnded) {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) ids(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
+			return nil, err
 		}
-		list = append(list, id)
+		out = append(out, id)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	return out, rows.Err()
+}
+
+func (s *Service) sweepRinging(ctx context.Context, cutoff time.Time) error {
+	list, err := s.ids(ctx, `SELECT id FROM calls WHERE state = 'ringing' AND created_at <= $1`, cutoff)
+	if err != nil {
 		return err
 	}
 	for _, id := range list {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/httpx"
@@ -45,7 +46,7 @@ func Problem(err error) error {
 	case errors.Is(err, ErrEnded):
 		return httpx.Conflict("call-ended", "the call has ended")
 	case errors.Is(err, ErrNotAllowed):
-		return httpx.Forbidden(err.Error())
+		return httpx.Forbidden(strings.TrimPrefix(err.Error(), ErrNotAllowed.Error()+": "))
 	}
 	return err
 }

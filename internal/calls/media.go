@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -27,9 +28,17 @@ type Media struct {
 	svc *Service
 	sfu *sfu.SFU
 
-	mu    sync.Mutex
-	parts map[string]*device         // participant id@call → device
-	byCon map[string]map[string]bool // connection id → call ids
+	mu       sync.Mutex
+	parts    map[string]*device         // participant id@call → device
+	byCon    map[string]map[string]bool // connection id → call ids
+	programs map[string]program         // whip|whep/session → participant
+	empty    map[string]time.Time       // call → when its last device left
+}
+
+// program is a WHIP or WHEP session.
+type program struct {
+	part   *sfu.Participant
+	callID string
 }
 
 // device is one connection's presence in one call.
@@ -44,7 +53,8 @@ type device struct {
 
 // NewMedia binds the service to a media server.
 func NewMedia(svc *Service, s *sfu.SFU) *Media {
-	m := &Media{svc: svc, sfu: s, parts: map[string]*device{}, byCon: map[string]map[string]bool{}}
+	m := &Media{svc: svc, sfu: s, parts: map[string]*device{}, byCon: map[string]map[string]bool{},
+		programs: map[string]program{}, empty: map[string]time.Time{}}
 	svc.media = m
 	return m
 }
@@ -162,12 +172,9 @@ func (m *Media) connect(ctx context.Context, peer realtime.Peer, pid, callID str
 		return nil, httpx.NewProblem(http.StatusConflict, "call-elsewhere", "Call is on another node",
 			"this call's media is on node "+home+"; connect there")
 	}
-	if _, err := m.svc.Join(ctx, peer.UserID(), callID); err != nil {
-		return nil, Problem(err)
-	}
 	room, err := m.sfu.Room(callID)
 	if err != nil {
-		return nil, err
+		return nil, mediaProblem(err)
 	}
 	perms := permissions(c.Kind)
 	p, err := room.Join(pid, perms, func(s sfu.Signal) {
@@ -182,13 +189,33 @@ func (m *Media) connect(ctx context.Context, peer realtime.Peer, pid, callID str
 	if err != nil {
 		return nil, mediaProblem(err)
 	}
+	// Only a device the room took joins the call (and answers it).
+	if _, err := m.svc.Join(ctx, peer.UserID(), callID); err != nil {
+		p.Leave()
+		return nil, Problem(err)
+	}
 	m.mu.Lock()
+	delete(m.empty, callID)
 	m.parts[pid+"@"+callID] = &device{p: p, peer: peer, callID: callID, drawing: rate.NewLimiter(30, 60)}
 	if m.byCon[peer.ConnID()] == nil {
 		m.byCon[peer.ConnID()] = map[string]bool{}
 	}
 	m.byCon[peer.ConnID()][callID] = true
 	m.mu.Unlock()
+	// When the SFU drops the device (its connection failed), it leaves the
+	// call as if it had said so.
+	go func() {
+		<-p.Done()
+		m.mu.Lock()
+		still := m.parts[pid+"@"+callID] != nil && m.parts[pid+"@"+callID].p == p
+		m.mu.Unlock()
+		if still {
+			m.drop(peer.ConnID(), pid, callID)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_ = m.leaveIfLast(ctx, peer.UserID(), callID)
+			cancel()
+		}
+	}()
 	return map[string]any{"participant_id": pid, "permissions": perms,
 		"ice_servers": m.sfu.ICEServers(strings.Trim(peer.Host(), "[]"), peer.UserID())}, nil
 }
@@ -203,10 +230,42 @@ func (m *Media) drop(connID, pid, callID string) {
 			delete(m.byCon, connID)
 		}
 	}
+	if dev != nil && !m.hasDevicesLocked(callID) {
+		m.empty[callID] = m.svc.now()
+	}
 	m.mu.Unlock()
 	if dev != nil {
 		dev.p.Leave()
 	}
+}
+
+func (m *Media) hasDevicesLocked(callID string) bool {
+	for _, d := range m.parts {
+		if d.callID == callID {
+			return true
+		}
+	}
+	for _, prog := range m.programs {
+		if prog.callID == callID {
+			return true
+		}
+	}
+	return false
+}
+
+// idleFor says how long a call of this node has had no device in it; a
+// call no device ever connected to counts as idle for ever.
+func (m *Media) idleFor(callID string) time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.hasDevicesLocked(callID) {
+		return 0
+	}
+	since, ok := m.empty[callID]
+	if !ok {
+		return time.Duration(math.MaxInt64)
+	}
+	return m.svc.now().Sub(since)
 }
 
 // annotate records a drawing and shows it on every device in the call,
@@ -297,6 +356,12 @@ func (m *Media) closeRoom(callID string) {
 			delete(m.parts, key)
 		}
 	}
+	for key, prog := range m.programs {
+		if prog.callID == callID {
+			delete(m.programs, key)
+		}
+	}
+	delete(m.empty, callID)
 	m.mu.Unlock()
 }
 
@@ -312,6 +377,8 @@ func mediaProblem(err error) error {
 		return httpx.Conflict("call-full", "the call has the most participants allowed")
 	case errors.Is(err, sfu.ErrNotPublished):
 		return httpx.NewProblem(http.StatusConflict, "not-published", "Not published", "you do not publish that source")
+	case errors.Is(err, sfu.ErrClosed):
+		return Problem(ErrEnded)
 	case errors.Is(err, sfu.ErrAlreadyJoined):
 		return httpx.Conflict("already-connected", "this device is already connected to the call")
 	}

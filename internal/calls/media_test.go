@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -518,5 +519,124 @@ func TestARelayOnlyClientReachesTheCallThroughTheEmbeddedTURN(t *testing.T) {
 	if relay, err := tc.Allocate(); err == nil {
 		relay.Close()
 		t.Fatal("a relay was allocated with a wrong password")
+	}
+}
+
+// sdpRequest posts an SDP offer to a WHIP or WHEP endpoint.
+func sdpRequest(t *testing.T, method, url, token, body string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/sdp")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { res.Body.Close() })
+	return res
+}
+
+func TestWHIPPublishAndWHEPPlayback(t *testing.T) {
+	url := startServer(t)
+	ctx := context.Background()
+	ana, bo, eve := newDevice(t, url, "Ana"), newDevice(t, url, "Bo"), newDevice(t, url, "Eve")
+	conv, _ := ana.c.OpenDirect(ctx, bo.user.ID)
+	call, err := ana.c.StartCall(ctx, conv.ID, "video")
+	if err != nil {
+		t.Fatal(err)
+	}
+	anaToken, _ := ana.c.CreateToken(ctx, "obs")
+	boToken, _ := bo.c.CreateToken(ctx, "player")
+	eveToken, _ := eve.c.CreateToken(ctx, "snoop")
+
+	// Ana publishes from "OBS": one offer with all candidates, no signaling.
+	pub, _ := ana.api.NewPeerConnection(webrtc.Configuration{})
+	defer pub.Close()
+	var tracks []*webrtc.TrackLocalStaticSample
+	for _, codec := range []string{webrtc.MimeTypeOpus, webrtc.MimeTypeVP8} {
+		tr, _ := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: codec}, codec, "obs")
+		if _, err := pub.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+			t.Fatal(err)
+		}
+		tracks = append(tracks, tr)
+	}
+	offer, _ := pub.CreateOffer(nil)
+	_ = gather(pub, offer)
+	whip := url + "/api/v1/calls/" + call.ID + "/whip"
+	if res := sdpRequest(t, "POST", whip, eveToken, pub.LocalDescription().SDP); res.StatusCode != 404 {
+		t.Fatalf("an outsider's WHIP: %d, want 404", res.StatusCode)
+	}
+	req, _ := http.NewRequest("POST", whip, strings.NewReader(pub.LocalDescription().SDP))
+	req.Header.Set("Authorization", "Bearer "+anaToken)
+	req.Header.Set("Content-Type", "text/plain")
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 415 {
+		t.Fatalf("WHIP without application/sdp: %v %v", res.StatusCode, err)
+	}
+	res := sdpRequest(t, "POST", whip, anaToken, pub.LocalDescription().SDP)
+	answer, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 201 || res.Header.Get("Content-Type") != "application/sdp" || res.Header.Get("Location") == "" {
+		t.Fatalf("WHIP: %d %q location %q: %s", res.StatusCode, res.Header.Get("Content-Type"), res.Header.Get("Location"), answer)
+	}
+	location := res.Header.Get("Location")
+	if err := pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(answer)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range tracks {
+		go func() {
+			frame := make([]byte, 400)
+			tick := time.NewTicker(20 * time.Millisecond)
+			defer tick.Stop()
+			for range tick.C {
+				if tr.WriteSample(media.Sample{Data: frame, Duration: 20 * time.Millisecond}) != nil {
+					return
+				}
+			}
+		}()
+	}
+
+	// Bo watches with WHEP.
+	view, _ := bo.api.NewPeerConnection(webrtc.Configuration{})
+	defer view.Close()
+	var video, audio atomic.Int64
+	view.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		n := &audio
+		if tr.Kind() == webrtc.RTPCodecTypeVideo {
+			n = &video
+		}
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := tr.Read(buf); err != nil {
+				return
+			}
+			n.Add(1)
+		}
+	})
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+		if _, err := view.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	offer, _ = view.CreateOffer(nil)
+	_ = gather(view, offer)
+	res = sdpRequest(t, "POST", url+"/api/v1/calls/"+call.ID+"/whep", boToken, view.LocalDescription().SDP)
+	answer, _ = io.ReadAll(res.Body)
+	if res.StatusCode != 201 {
+		t.Fatalf("WHEP: %d %s", res.StatusCode, answer)
+	}
+	if err := view.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(answer)}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "WHEP to play WHIP's video and audio", func() bool { return video.Load() > 20 && audio.Load() > 20 })
+
+	if res := sdpRequest(t, "DELETE", url+location, boToken, ""); res.StatusCode != 404 {
+		t.Fatalf("someone else ending ana's WHIP session: %d, want 404", res.StatusCode)
+	}
+	if res := sdpRequest(t, "DELETE", url+location, anaToken, ""); res.StatusCode != 200 {
+		t.Fatalf("ending the WHIP session: %d", res.StatusCode)
+	}
+	if res := sdpRequest(t, "DELETE", url+location, anaToken, ""); res.StatusCode != 404 {
+		t.Fatalf("ending it twice: %d", res.StatusCode)
 	}
 }

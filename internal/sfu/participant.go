@@ -50,6 +50,10 @@ func newParticipant(r *Room, id string, perms Permissions, signal func(Signal)) 
 // ID is the participant's id.
 func (p *Participant) ID() string { return p.id }
 
+// Done is closed when the participant has left, for whatever reason: its
+// own leave, a failed connection, or the room's end.
+func (p *Participant) Done() <-chan struct{} { return p.done }
+
 // Permissions are what the participant may do.
 func (p *Participant) Permissions() Permissions { return p.perms }
 
@@ -304,7 +308,7 @@ func (p *Participant) unsubscribe(t *forwardedTrack) bool {
 // one is needed when an offer is already waiting for its answer.
 func (p *Participant) negotiate() {
 	p.mu.Lock()
-	if p.sub == nil {
+	if p.sub == nil || !p.perms.Subscribe { // viewers (WHEP) never renegotiate
 		p.mu.Unlock()
 		return
 	}

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"context"
 	"slices"
 	"sync"
 
@@ -36,11 +37,12 @@ type Room struct {
 	mu           sync.Mutex
 	participants map[string]*Participant
 	tracks       map[string]*forwardedTrack
+	changed      chan struct{} // closed and replaced whenever tracks change
 	closed       bool
 }
 
 func newRoom(s *SFU, id string) *Room {
-	return &Room{sfu: s, id: id, participants: map[string]*Participant{}, tracks: map[string]*forwardedTrack{}}
+	return &Room{sfu: s, id: id, participants: map[string]*Participant{}, tracks: map[string]*forwardedTrack{}, changed: make(chan struct{})}
 }
 
 // ID is the room's id.
@@ -129,8 +131,37 @@ func (r *Room) trackInfosLocked(except string) []TrackInfo {
 	return out
 }
 
+// WaitForTracks waits until someone publishes in the room and every track
+// the publishers declared has started (or ctx ends).
+func (r *Room) WaitForTracks(ctx context.Context) bool {
+	for {
+		r.mu.Lock()
+		n, changed, closed := len(r.tracks), r.changed, r.closed
+		declared := 0
+		for _, p := range r.participants {
+			p.mu.Lock()
+			declared += len(p.sources)
+			p.mu.Unlock()
+		}
+		r.mu.Unlock()
+		if n > 0 && n >= declared {
+			return true
+		}
+		if closed {
+			return false
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
 // announceTracks tells everyone what is published now.
 func (r *Room) announceTracksLocked() {
+	close(r.changed)
+	r.changed = make(chan struct{})
 	for id, p := range r.participants {
 		infos := r.trackInfosLocked(id)
 		p.signal(Signal{Type: "tracks", Tracks: infos})
