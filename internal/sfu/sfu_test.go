@@ -16,13 +16,15 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 )
 
-func newTestSFU(t *testing.T, mods ...func(*Config)) *SFU {
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func newTestSFU(t testing.TB, mods ...func(*Config)) *SFU {
 	t.Helper()
 	cfg := Config{ListenIP: "127.0.0.1", IncludeLoopback: true, DisconnectTimeout: 2 * time.Second}
 	for _, m := range mods {
 		m(&cfg)
 	}
-	s, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := New(cfg, discardLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +33,7 @@ func newTestSFU(t *testing.T, mods ...func(*Config)) *SFU {
 }
 
 // clientAPI is a browser stand-in: Pion with loopback candidates.
-func clientAPI(t *testing.T) *webrtc.API {
+func clientAPI(t testing.TB) *webrtc.API {
 	t.Helper()
 	se := webrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(true)
@@ -51,7 +53,7 @@ func clientAPI(t *testing.T) *webrtc.API {
 // peer is a test client in a room: it publishes synthetic media and
 // counts the packets it receives per track.
 type peer struct {
-	t    *testing.T
+	t    testing.TB
 	p    *Participant
 	api  *webrtc.API
 	pub  *webrtc.PeerConnection
@@ -63,7 +65,7 @@ type peer struct {
 	tracks   []TrackInfo
 }
 
-func join(t *testing.T, r *Room, id string, perms Permissions) *peer {
+func join(t testing.TB, r *Room, id string, perms Permissions) *peer {
 	t.Helper()
 	c := &peer{t: t, api: clientAPI(t), stop: make(chan struct{}), received: map[string]*atomic.Int64{}}
 	if perms.Subscribe {
@@ -252,7 +254,7 @@ func (c *peer) receivedTracks() []string {
 	return out
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.After(20 * time.Second)
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -269,7 +271,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 var everything = Permissions{Publish: []Source{Microphone, Camera, Screen, ScreenAudio}, Subscribe: true, Annotate: true}
 
 // flowing waits until c receives at least n packets on each track.
-func flowing(t *testing.T, c *peer, n int64, ids ...string) {
+func flowing(t testing.TB, c *peer, n int64, ids ...string) {
 	t.Helper()
 	for _, id := range ids {
 		eventually(t, c.p.id+" to receive "+id, func() bool { return c.count(id) >= n })
