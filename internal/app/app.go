@@ -229,9 +229,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if a.SFU, err = sfu.New(cfg.RTC, log); err != nil {
 		return fail(err)
 	}
-	a.Calls = calls.NewService(d, a.Chat, a.Bus, calls.Config{Node: a.Gateway.Node(), RingTimeout: cfg.RingTimeout, Now: cfg.Now})
+	a.Calls = calls.NewService(d, a.Chat, a.Bus, calls.Config{Node: a.Gateway.Node(), RingTimeout: cfg.RingTimeout, Now: cfg.Now, Log: log})
 	media := calls.NewMedia(a.Calls, a.SFU)
 	a.Gateway.SetExtension(media)
+	if err := media.EnableRelay(a.Bus, a.Gateway); err != nil {
+		return fail(err)
+	}
 	callsHTTP := calls.NewHTTP(a.Calls)
 	callsHTTP.MaxBody = cfg.MaxBodyBytes
 

@@ -11,7 +11,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
@@ -105,6 +107,7 @@ type Config struct {
 	Node        string        // this node, recorded as the home of the calls it starts
 	RingTimeout time.Duration // unanswered calls end as missed after this (30 s)
 	Now         func() time.Time
+	Log         *slog.Logger
 }
 
 // Service runs calls.
@@ -125,8 +128,13 @@ func NewService(d *db.DB, c Chat, a Announcer, cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	return &Service{db: d, chat: c, announce: a, cfg: cfg, now: func() time.Time { return db.Time(cfg.Now()) }}
 }
+
+func (s *Service) log() *slog.Logger { return s.cfg.Log }
 
 func isMember(ctx context.Context, q db.Querier, convID, userID string) (bool, error) {
 	var one int

@@ -33,6 +33,7 @@ type Media struct {
 	byCon    map[string]map[string]bool // connection id → call ids
 	programs map[string]program         // whip|whep/session → participant
 	empty    map[string]time.Time       // call → when its last device left
+	relay    *relay                     // nil on a single node
 }
 
 // program is a WHIP or WHEP session.
@@ -97,8 +98,25 @@ func invalid(detail string) error {
 	return httpx.NewProblem(http.StatusBadRequest, "bad-frame", "Bad frame", detail)
 }
 
-// Frame serves one rtc frame from a device.
+// Frame serves one rtc frame from a device connected to this node: here
+// when the call's media is here, or relayed to the call's node.
 func (m *Media) Frame(ctx context.Context, peer realtime.Peer, raw []byte) (map[string]any, error) {
+	if m.relay != nil {
+		var head struct {
+			CallID string `json:"call_id"`
+		}
+		if json.Unmarshal(raw, &head) == nil && head.CallID != "" {
+			home, err := m.homeOf(ctx, head.CallID)
+			if err == nil && home != m.svc.cfg.Node {
+				return m.relay.forward(ctx, home, peer, head.CallID, raw)
+			}
+		}
+	}
+	return m.serve(ctx, peer, raw)
+}
+
+// serve carries out an rtc frame for a call whose media is on this node.
+func (m *Media) serve(ctx context.Context, peer realtime.Peer, raw []byte) (map[string]any, error) {
 	var f rtcFrame
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -328,8 +346,14 @@ func (m *Media) leaveIfLast(ctx context.Context, userID, callID string) error {
 	return Problem(err)
 }
 
-// Closed takes a disconnected device out of its calls.
+// Closed takes a disconnected device out of its calls, here and on the
+// nodes its frames were relayed to.
 func (m *Media) Closed(peer realtime.Peer) {
+	if m.relay != nil {
+		if _, remote := peer.(*remotePeer); !remote {
+			m.relay.closed(peer)
+		}
+	}
 	m.mu.Lock()
 	var calls []string
 	for id := range m.byCon[peer.ConnID()] {

@@ -32,13 +32,17 @@ import (
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
-func startServer(t *testing.T) string {
+func startServer(t *testing.T, mods ...func(*app.Config)) string {
 	t.Helper()
-	a, err := app.New(context.Background(), app.Config{
+	cfg := app.Config{
 		DB: "sqlite:" + dbtest.SQLiteDSN(t), DataDir: t.TempDir(),
 		Argon2: auth.Argon2Params{Memory: 64, Time: 1, Threads: 1},
 		RTC:    sfu.Config{ListenIP: "127.0.0.1", IncludeLoopback: true, TCPPort: -1},
-	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}
+	for _, m := range mods {
+		m(&cfg)
+	}
+	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -212,6 +212,24 @@ func (g *Gateway) tick() {
 	}
 }
 
+// SendTo queues a frame on one of this node's connections, found by id;
+// it reports whether the connection is here.
+func (g *Gateway) SendTo(userID, connID string, frame []byte) bool {
+	g.usersMu.Lock()
+	var target *conn
+	for c := range g.users[userID] {
+		if c.id == connID {
+			target = c
+		}
+	}
+	g.usersMu.Unlock()
+	if target == nil {
+		return false
+	}
+	target.send(frame)
+	return true
+}
+
 func (g *Gateway) allConns() []*conn {
 	g.usersMu.Lock()
 	defer g.usersMu.Unlock()
