@@ -20,19 +20,27 @@ type forwardedTrack struct {
 
 	paused  atomic.Bool
 	lastPLI atomic.Int64 // unix nanoseconds of the last keyframe request passed on
+
+	levelID    uint8        // the audio level extension's id, 0 when absent
+	loudness   atomic.Int64 // 0..127 of the last speech heard
+	lastSpeech atomic.Int64 // unix nanoseconds
 }
 
 // pliInterval throttles keyframe requests passed to a publisher: many
 // subscribers losing a frame at once must not flood it.
 const pliInterval = 500 * time.Millisecond
 
-func newForwardedTrack(owner *Participant, src Source, remote *webrtc.TrackRemote) (*forwardedTrack, error) {
+func newForwardedTrack(owner *Participant, src Source, remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) (*forwardedTrack, error) {
 	id := trackID(owner.id, src)
 	local, err := webrtc.NewTrackLocalStaticRTP(remote.Codec().RTPCodecCapability, id, owner.id)
 	if err != nil {
 		return nil, err
 	}
-	return &forwardedTrack{id: id, owner: owner, source: src, remote: remote, local: local}, nil
+	t := &forwardedTrack{id: id, owner: owner, source: src, remote: remote, local: local}
+	if remote.Kind() == webrtc.RTPCodecTypeAudio {
+		t.levelID = audioLevelID(receiver)
+	}
+	return t, nil
 }
 
 func (t *forwardedTrack) info() TrackInfo {
@@ -52,6 +60,7 @@ func (t *forwardedTrack) forward() {
 		if t.paused.Load() {
 			continue
 		}
+		t.noteLevel(buf[:n])
 		if _, err := t.local.Write(buf[:n]); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 			return
 		}

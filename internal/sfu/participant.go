@@ -206,7 +206,7 @@ func (p *Participant) onTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPRe
 		go drain(remote)
 		return
 	}
-	t, err := newForwardedTrack(p, src, remote)
+	t, err := newForwardedTrack(p, src, remote, receiver)
 	if err != nil {
 		p.mu.Unlock()
 		p.room.sfu.log.Warn("forward track", "participant", p.id, "err", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 )
@@ -16,6 +17,7 @@ type Signal struct {
 	SDP       string                   `json:"sdp,omitempty"`
 	Candidate *webrtc.ICECandidateInit `json:"candidate,omitempty"`
 	Tracks    []TrackInfo              `json:"tracks,omitempty"`
+	Speakers  []Speaker                `json:"speakers,omitempty"` // type "speakers": who is talking, loudest first
 }
 
 // TrackInfo describes a track someone publishes in the room. Its ID is the
@@ -42,7 +44,9 @@ type Room struct {
 }
 
 func newRoom(s *SFU, id string) *Room {
-	return &Room{sfu: s, id: id, participants: map[string]*Participant{}, tracks: map[string]*forwardedTrack{}, changed: make(chan struct{})}
+	r := &Room{sfu: s, id: id, participants: map[string]*Participant{}, tracks: map[string]*forwardedTrack{}, changed: make(chan struct{})}
+	go r.watchSpeakers(300 * time.Millisecond)
+	return r
 }
 
 // ID is the room's id.

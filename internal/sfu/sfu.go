@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -172,6 +173,12 @@ func New(cfg Config, log *slog.Logger) (*SFU, error) {
 
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	// Browsers put each packet's audio level in a header extension: the
+	// active speaker is known without decoding audio.
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
 		s.Close()
 		return nil, err
 	}

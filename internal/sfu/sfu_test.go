@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 )
@@ -43,6 +44,9 @@ func clientAPI(t testing.TB) *webrtc.API {
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
 	}
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		t.Fatal(err)
+	}
 	ir := &interceptor.Registry{}
 	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
 		t.Fatal(err)
@@ -63,6 +67,7 @@ type peer struct {
 	mu       sync.Mutex
 	received map[string]*atomic.Int64 // track id → packets
 	tracks   []TrackInfo
+	speakers [][]Speaker
 }
 
 func join(t testing.TB, r *Room, id string, perms Permissions) *peer {
@@ -124,6 +129,10 @@ func (c *peer) onSignal(s Signal) {
 	case "tracks":
 		c.mu.Lock()
 		c.tracks = s.Tracks
+		c.mu.Unlock()
+	case "speakers":
+		c.mu.Lock()
+		c.speakers = append(c.speakers, s.Speakers)
 		c.mu.Unlock()
 	}
 	// Candidates are already in the gathered descriptions.
