@@ -164,6 +164,8 @@ func (m *Media) serve(ctx context.Context, peer realtime.Peer, raw []byte) (map[
 		return nil, mediaProblem(p.AddCandidate(f.PC, *f.Candidate))
 	case "pause":
 		return nil, mediaProblem(p.SetPaused(f.Source, f.Paused))
+	case "restart":
+		return nil, mediaProblem(p.RestartICE())
 	case "leave":
 		m.drop(peer.ConnID(), pid, f.CallID)
 		return nil, m.leaveIfLast(ctx, peer.UserID(), f.CallID)
@@ -401,6 +403,8 @@ func mediaProblem(err error) error {
 		return httpx.Conflict("call-full", "the call has the most participants allowed")
 	case errors.Is(err, sfu.ErrNotPublished):
 		return httpx.NewProblem(http.StatusConflict, "not-published", "Not published", "you do not publish that source")
+	case errors.Is(err, sfu.ErrNoSubscribe):
+		return httpx.NewProblem(http.StatusConflict, "not-subscribed", "Not subscribed", "this device receives nothing to restart")
 	case errors.Is(err, sfu.ErrClosed):
 		return Problem(ErrEnded)
 	case errors.Is(err, sfu.ErrAlreadyJoined):

@@ -35,6 +35,7 @@ type Participant struct {
 	senders     map[string]*webrtc.RTPSender // forwarded track id → sender on sub
 	negotiating bool
 	renegotiate bool
+	iceRestart  bool // the next subscribe offer restarts ICE
 }
 
 func newParticipant(r *Room, id string, perms Permissions, signal func(Signal)) *Participant {
@@ -319,9 +320,11 @@ func (p *Participant) negotiate() {
 	}
 	p.negotiating = true
 	pc := p.sub
+	restart := p.iceRestart
+	p.iceRestart = false
 	p.mu.Unlock()
 
-	offer, err := pc.CreateOffer(nil)
+	offer, err := pc.CreateOffer(&webrtc.OfferOptions{ICERestart: restart})
 	if err == nil {
 		err = setLocalAndGather(pc, offer)
 	}
@@ -335,6 +338,21 @@ func (p *Participant) negotiate() {
 		return
 	}
 	p.signal(Signal{Type: "offer", PC: "subscribe", SDP: pc.LocalDescription().SDP})
+}
+
+// RestartICE makes the next subscribe offer restart ICE: a device whose
+// network changed (Wi-Fi to mobile) asks for it, and restarts its publish
+// connection itself by offering with new credentials. The call goes on.
+func (p *Participant) RestartICE() error {
+	p.mu.Lock()
+	if p.sub == nil || !p.perms.Subscribe {
+		p.mu.Unlock()
+		return ErrNoSubscribe
+	}
+	p.iceRestart = true
+	p.mu.Unlock()
+	go p.negotiate()
+	return nil
 }
 
 // Answer takes the participant's answer to the last subscribe offer.

@@ -459,3 +459,34 @@ func TestRoomLimits(t *testing.T) {
 		t.Fatalf("a third in a room of two: %v", err)
 	}
 }
+
+func TestICERestartKeepsTheMediaFlowing(t *testing.T) {
+	s := newTestSFU(t)
+	r, _ := s.Room("restart")
+	pub := join(t, r, "pub", everything)
+	sub := join(t, r, "sub", everything)
+	pub.publish(Microphone)
+	flowing(t, sub, 10, "pub:microphone")
+	ufrag := func() string {
+		for _, line := range strings.Split(sub.sub.RemoteDescription().SDP, "\r\n") {
+			if strings.HasPrefix(line, "a=ice-ufrag:") {
+				return line
+			}
+		}
+		return ""
+	}
+	before := ufrag()
+	if err := sub.p.RestartICE(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a subscribe offer with new ICE credentials", func() bool {
+		sub.mu.Lock()
+		defer sub.mu.Unlock()
+		return sub.sub.RemoteDescription() != nil && ufrag() != before && sub.sub.SignalingState() == webrtc.SignalingStateStable
+	})
+	flowing(t, sub, sub.count("pub:microphone")+20, "pub:microphone")
+	watcher := join(t, r, "watcher", Permissions{})
+	if err := watcher.p.RestartICE(); !errors.Is(err, ErrNoSubscribe) {
+		t.Fatalf("restarting a connection that receives nothing: %v", err)
+	}
+}
