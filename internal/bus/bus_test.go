@@ -8,11 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/parley-chat/parley/internal/bus/bustest"
 )
 
 // pair is two handles on one bus: for NATS, two connections, as two nodes
@@ -27,17 +28,11 @@ func implementations(t *testing.T, fn func(t *testing.T, p pair, prefix string))
 		fn(t, pair{m, m}, "t"+randomToken())
 	})
 	t.Run("nats", func(t *testing.T) {
-		url := os.Getenv("PARLEY_TEST_NATS")
-		if url == "" {
-			url = "nats://127.0.0.1:4222"
-		}
+		url := bustest.NATSURL(t)
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
 		a, err := DialNATS(url, "bus test a", log)
 		if err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("NATS is required in CI: %v", err)
-			}
-			t.Skipf("NATS unavailable: %v", err)
+			t.Fatal(err)
 		}
 		b, err := DialNATS(url, "bus test b", log)
 		if err != nil {

@@ -456,7 +456,7 @@ func (s *Service) sweepEmpty(ctx context.Context) error {
 	if s.media == nil {
 		return nil
 	}
-	ids, err := s.ids(ctx, `SELECT id FROM calls WHERE state = 'active' AND node = $1 AND answered_at <= $2`,
+	ids, err := db.Strings(ctx, s.db, `SELECT id FROM calls WHERE state = 'active' AND node = $1 AND answered_at <= $2`,
 		s.cfg.Node, s.now().Add(-EmptyCallGrace))
 	if err != nil {
 		return err
@@ -475,25 +475,8 @@ func (s *Service) sweepEmpty(ctx context.Context) error {
 	return nil
 }
 
-func (s *Service) ids(ctx context.Context, query string, args ...any) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
-}
-
 func (s *Service) sweepRinging(ctx context.Context, cutoff time.Time) error {
-	list, err := s.ids(ctx, `SELECT id FROM calls WHERE state = 'ringing' AND created_at <= $1`, cutoff)
+	list, err := db.Strings(ctx, s.db, `SELECT id FROM calls WHERE state = 'ringing' AND created_at <= $1`, cutoff)
 	if err != nil {
 		return err
 	}

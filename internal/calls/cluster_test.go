@@ -2,38 +2,19 @@ package calls_test
 
 import (
 	"context"
-	"net"
-	"os"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/parley-chat/parley/internal/app"
+	"github.com/parley-chat/parley/internal/bus/bustest"
 	"github.com/parley-chat/parley/internal/db/dbtest"
 	"github.com/parley-chat/parley/internal/sfu"
 )
-
-func natsURL(t *testing.T) string {
-	url := os.Getenv("PARLEY_TEST_NATS")
-	if url == "" {
-		url = "nats://127.0.0.1:4222"
-	}
-	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(url, "nats://"), 2*time.Second)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("NATS is required in CI: %v", err)
-		}
-		t.Skipf("NATS unavailable: %v", err)
-	}
-	conn.Close()
-	return url
-}
 
 // A call started through node A has its media on A; Bo's device holds its
 // WebSocket on node B. Its signaling is relayed between the nodes, and
 // media flows both ways.
 func TestACallWhoseMembersSitOnTwoNodes(t *testing.T) {
-	dsn, nats := dbtest.PostgresDSN(t), natsURL(t)
+	dsn, nats := dbtest.PostgresDSN(t), bustest.NATSURL(t)
 	node := func(name string) func(*app.Config) {
 		return func(c *app.Config) {
 			c.DB, c.NATS, c.Node = dsn, nats, name+"-"+t.Name()

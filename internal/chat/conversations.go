@@ -61,6 +61,22 @@ func (s *Service) Announce(ctx context.Context, events ...Event) {
 	s.publish(ctx, committed{events: events})
 }
 
+// write runs fn in a transaction on the writer and, once it has
+// committed, announces the events fn recorded in out. Nothing is announced
+// for a rolled-back change.
+func (s *Service) write(ctx context.Context, fn func(tx *sql.Tx, out *committed) error) error {
+	var out committed
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		out = committed{}
+		return fn(tx, &out)
+	})
+	if err != nil {
+		return err
+	}
+	s.publish(ctx, out)
+	return nil
+}
+
 // publish announces committed events, each encoded once for all
 // recipients.
 func (s *Service) publish(ctx context.Context, c committed) {
@@ -137,9 +153,8 @@ func (s *Service) OpenDirect(ctx context.Context, userID, peerID string) (Conver
 	if !errors.Is(err, sql.ErrNoRows) {
 		return Conversation{}, false, err
 	}
-	var out committed
 	id = newID()
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *sql.Tx, out *committed) error {
 		if _, err := userNames(ctx, tx, "user_id", []string{peerID}); err != nil {
 			return err
 		}
@@ -166,7 +181,6 @@ func (s *Service) OpenDirect(ctx context.Context, userID, peerID string) (Conver
 	if err != nil {
 		return Conversation{}, false, err
 	}
-	s.publish(ctx, out)
 	c, err := s.Get(ctx, userID, id)
 	return c, true, err
 }
@@ -200,8 +214,7 @@ func (s *Service) CreateGroup(ctx context.Context, userID, title string, memberI
 		return Conversation{}, err
 	}
 	id := newID()
-	var out committed
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx, out *committed) error {
 		if _, err := userNames(ctx, tx, "members", members); err != nil {
 			return err
 		}
@@ -228,7 +241,6 @@ func (s *Service) CreateGroup(ctx context.Context, userID, title string, memberI
 	if err != nil {
 		return Conversation{}, err
 	}
-	s.publish(ctx, out)
 	return s.Get(ctx, userID, id)
 }
 
@@ -245,6 +257,20 @@ func membership(ctx context.Context, q db.Querier, convID, userID string) (Role,
 		return "", "", ErrNotFound
 	}
 	return role, kind, err
+}
+
+// requireGroupAdmin allows only a group's admins through.
+func requireGroupAdmin(ctx context.Context, q db.Querier, convID, userID string) error {
+	role, kind, err := membership(ctx, q, convID, userID)
+	switch {
+	case err != nil:
+		return err
+	case kind != Group:
+		return ErrNotGroup
+	case role != RoleAdmin:
+		return ErrForbidden
+	}
+	return nil
 }
 
 const conversationColumns = `c.id, c.kind, c.title, c.created_by, c.created_at, c.last_seq, c.last_activity_at, c.member_count,
@@ -381,17 +407,9 @@ func (s *Service) Rename(ctx context.Context, userID, convID, title string) (Con
 	if err := v.Err(); err != nil {
 		return Conversation{}, err
 	}
-	var out committed
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		role, kind, err := membership(ctx, tx, convID, userID)
-		if err != nil {
+	err := s.write(ctx, func(tx *sql.Tx, out *committed) error {
+		if err := requireGroupAdmin(ctx, tx, convID, userID); err != nil {
 			return err
-		}
-		if kind != Group {
-			return ErrNotGroup
-		}
-		if role != RoleAdmin {
-			return ErrForbidden
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET title = $1 WHERE id = $2`, title, convID); err != nil {
 			return err
@@ -403,7 +421,6 @@ func (s *Service) Rename(ctx context.Context, userID, convID, title string) (Con
 	if err != nil {
 		return Conversation{}, err
 	}
-	s.publish(ctx, out)
 	return s.Get(ctx, userID, convID)
 }
 
@@ -415,20 +432,10 @@ func (s *Service) AddMember(ctx context.Context, userID, convID, newMember strin
 	if role != RoleMember && role != RoleAdmin {
 		return Member{}, httpx.Invalid(httpx.FieldError{Field: "role", Detail: "must be admin or member"})
 	}
-	var (
-		out committed
-		m   Member
-	)
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		myRole, kind, err := membership(ctx, tx, convID, userID)
-		if err != nil {
+	var m Member
+	err := s.write(ctx, func(tx *sql.Tx, out *committed) error {
+		if err := requireGroupAdmin(ctx, tx, convID, userID); err != nil {
 			return err
-		}
-		if kind != Group {
-			return ErrNotGroup
-		}
-		if myRole != RoleAdmin {
-			return ErrForbidden
 		}
 		names, err := userNames(ctx, tx, "user_id", []string{newMember})
 		if err != nil {
@@ -457,7 +464,6 @@ func (s *Service) AddMember(ctx context.Context, userID, convID, newMember strin
 	if err != nil {
 		return Member{}, err
 	}
-	s.publish(ctx, out)
 	return m, nil
 }
 
@@ -465,8 +471,7 @@ func (s *Service) AddMember(ctx context.Context, userID, convID, newMember strin
 // anyone, anyone may remove themselves (leave). The last admin leaving
 // hands the role to the longest-standing member, so a group always has one.
 func (s *Service) RemoveMember(ctx context.Context, userID, convID, gone string) error {
-	var out committed
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx, out *committed) error {
 		myRole, kind, err := membership(ctx, tx, convID, userID)
 		if err != nil {
 			return err
@@ -524,36 +529,18 @@ func (s *Service) RemoveMember(ctx context.Context, userID, convID, gone string)
 	if err != nil {
 		return err
 	}
-	s.publish(ctx, out)
 	return nil
 }
 
 // MemberIDs returns the ids of a conversation's members; the realtime
 // gateway uses it (with ConversationIDs) to route events.
 func (s *Service) MemberIDs(ctx context.Context, convID string) ([]string, error) {
-	return s.ids(ctx, `SELECT user_id FROM members WHERE conversation_id = $1`, convID)
+	return db.Strings(ctx, s.db, `SELECT user_id FROM members WHERE conversation_id = $1`, convID)
 }
 
 // ConversationIDs returns the ids of every conversation userID is in.
 func (s *Service) ConversationIDs(ctx context.Context, userID string) ([]string, error) {
-	return s.ids(ctx, `SELECT conversation_id FROM members WHERE user_id = $1`, userID)
-}
-
-func (s *Service) ids(ctx context.Context, query, arg string) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, query, arg)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return db.Strings(ctx, s.db, `SELECT conversation_id FROM members WHERE user_id = $1`, userID)
 }
 
 // Contacts returns those of candidates who share a conversation with

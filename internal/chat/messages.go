@@ -67,11 +67,8 @@ func (s *Service) Send(ctx context.Context, userID, convID string, in SendInput)
 		return Message{}, false, err
 	}
 
-	var (
-		out committed
-		msg Message
-	)
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	var msg Message
+	err := s.write(ctx, func(tx *sql.Tx, out *committed) error {
 		if _, _, err := membership(ctx, tx, convID, userID); err != nil {
 			return err
 		}
@@ -130,7 +127,6 @@ func (s *Service) Send(ctx context.Context, userID, convID string, in SendInput)
 	if err != nil {
 		return Message{}, false, err
 	}
-	s.publish(ctx, out)
 	return msg, true, nil
 }
 
@@ -400,11 +396,8 @@ func (s *Service) Edit(ctx context.Context, userID, convID, messageID, body stri
 	if err := v.Err(); err != nil {
 		return Message{}, err
 	}
-	var (
-		out committed
-		msg Message
-	)
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	var msg Message
+	err := s.write(ctx, func(tx *sql.Tx, out *committed) error {
 		var err error
 		if msg, err = s.ownMessage(ctx, tx, userID, convID, messageID); err != nil {
 			return err
@@ -421,15 +414,13 @@ func (s *Service) Edit(ctx context.Context, userID, convID, messageID, body stri
 	if err != nil {
 		return Message{}, err
 	}
-	s.publish(ctx, out)
 	return msg, nil
 }
 
 // Delete turns one's own message into a tombstone: its place in the
 // conversation stays, its text, mentions, attachments and reactions go.
 func (s *Service) Delete(ctx context.Context, userID, convID, messageID string) error {
-	var out committed
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx, out *committed) error {
 		msg, err := s.ownMessage(ctx, tx, userID, convID, messageID)
 		if err != nil {
 			return err
@@ -450,7 +441,6 @@ func (s *Service) Delete(ctx context.Context, userID, convID, messageID string) 
 	if err != nil {
 		return err
 	}
-	s.publish(ctx, out)
 	return nil
 }
 
@@ -469,8 +459,7 @@ func (s *Service) React(ctx context.Context, userID, convID, messageID, emoji st
 	if err := checkEmoji(emoji); err != nil {
 		return err
 	}
-	var out committed
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx, out *committed) error {
 		if _, _, err := membership(ctx, tx, convID, userID); err != nil {
 			return err
 		}
@@ -510,7 +499,6 @@ func (s *Service) React(ctx context.Context, userID, convID, messageID, emoji st
 	if err != nil {
 		return err
 	}
-	s.publish(ctx, out)
 	return nil
 }
 

@@ -204,3 +204,21 @@ func IsUniqueViolation(err error) bool {
 // microseconds (PostgreSQL's precision), so values round-trip exactly on
 // both engines.
 func Time(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// Strings runs a query whose rows hold one text column and returns them.
+func Strings(ctx context.Context, q Querier, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}

@@ -4,38 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/parley-chat/parley/internal/app"
+	"github.com/parley-chat/parley/internal/bus/bustest"
 	"github.com/parley-chat/parley/internal/db/dbtest"
 	"github.com/parley-chat/parley/internal/realtime"
 )
 
-// natsURL returns the NATS server for cluster tests, skipping (failing in
-// CI) when none answers.
-func natsURL(t *testing.T) string {
-	url := os.Getenv("PARLEY_TEST_NATS")
-	if url == "" {
-		url = "nats://127.0.0.1:4222"
-	}
-	conn, err := net.DialTimeout("tcp", url[len("nats://"):], 2*time.Second)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("NATS is required in CI: %v", err)
-		}
-		t.Skipf("NATS unavailable: %v", err)
-	}
-	conn.Close()
-	return url
-}
-
 // cluster starts two nodes sharing one PostgreSQL database and NATS.
 func cluster(t *testing.T) (a, b *node) {
 	dsn := dbtest.PostgresDSN(t)
-	nats := natsURL(t)
+	nats := bustest.NATSURL(t)
 	opts := func(name string) func(*app.Config) {
 		return func(c *app.Config) {
 			c.NATS = nats
