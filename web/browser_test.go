@@ -5,10 +5,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,33 +42,33 @@ func TestBrowser(t *testing.T) {
 		t.Skip(msg)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	a, err := app.New(ctx, app.Config{
+	srv := &server{t: t, cfg: app.Config{
 		Addr:    "127.0.0.1:0",
 		DataDir: t.TempDir(),
 		// The tests sign in many times from one address.
 		RateLimit: 0,
 		Argon2:    auth.Argon2Params{Memory: 1024, Time: 1, Threads: 1},
-	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	addrc := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx, func(addr net.Addr) { addrc <- addr }) }()
-	var addr net.Addr
-	select {
-	case addr = <-addrc:
-	case err := <-done:
-		t.Fatalf("server: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("server did not start")
-	}
+	}}
+	addr := srv.start()
+	defer srv.stop()
+	// The restart test asks for a restart here: the same address and
+	// data, a new process state, as when an operator restarts Parley.
+	control := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			http.Error(w, "POST to restart", http.StatusMethodNotAllowed)
+			return
+		}
+		srv.stop()
+		srv.cfg.Addr = addr.String()
+		srv.start()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer control.Close()
 
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "tests/")
-	cmd.Env = append(os.Environ(), "PARLEY_URL=http://"+addr.String(), "CHROMIUM="+chromium)
+	cmd.Env = append(os.Environ(), "PARLEY_URL=http://"+addr.String(), "CHROMIUM="+chromium, "PARLEY_RESTART_URL="+control.URL)
 	if dir := os.Getenv("PARLEY_SCREENSHOTS"); dir != "" {
 		abs, _ := filepath.Abs(dir)
 		cmd.Env = append(cmd.Env, "PARLEY_SCREENSHOTS="+abs)
@@ -75,8 +78,51 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("browser tests failed: %v", err)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("server stop: %v", err)
+}
+
+// server runs Parley in this process and can restart it.
+type server struct {
+	t      *testing.T
+	cfg    app.Config
+	mu     sync.Mutex
+	app    *app.App
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func (s *server) start() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, err := app.New(context.Background(), s.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		s.t.Fatalf("server: %v", err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx, func(addr net.Addr) { addrc <- addr }) }()
+	s.app, s.cancel, s.done = a, cancel, done
+	select {
+	case addr := <-addrc:
+		return addr
+	case err := <-done:
+		s.t.Fatalf("server: %v", err)
+	case <-time.After(30 * time.Second):
+		s.t.Fatal("server did not start")
+	}
+	return nil
+}
+
+func (s *server) stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.app == nil {
+		return
+	}
+	s.cancel()
+	if err := <-s.done; err != nil {
+		s.t.Errorf("server stop: %v", err)
+	}
+	s.app.Close()
+	s.app = nil
 }

@@ -111,6 +111,12 @@ describe('auth screens', { skip: !baseURL }, () => {
 
     await passwordField.fill(person.password);
     await page.getByRole('button', { name: 'Create account' }).click();
+    // A new account lands on the messenger; the account screen is in the
+    // person's menu.
+    await page.getByRole('navigation', { name: 'Conversations' }).waitFor();
+    assert.equal(new URL(page.url()).pathname, '/');
+    await page.getByRole('button', { name: person.name }).click();
+    await page.getByRole('link', { name: 'Account' }).click();
     await page.getByText(`Signed in as ${person.name} (`).waitFor();
     assert.equal(new URL(page.url()).pathname, '/account');
     await page.getByRole('listitem').filter({ hasText: 'This device' }).waitFor();
@@ -119,12 +125,19 @@ describe('auth screens', { skip: !baseURL }, () => {
     await page.reload();
     await page.getByText(`Signed in as ${person.name} (`).waitFor();
 
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('main').getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in', exact: true }).waitFor();
     await page.getByText('You have signed out.').waitFor();
+    assert.equal(await page.getByRole('button', { name: person.name }).count(), 0, 'the menu went with the session');
 
     await signIn(page, person);
-    await page.getByText(`Signed in as ${person.name} (`).waitFor();
+    await page.getByRole('navigation', { name: 'Conversations' }).waitFor();
+    assert.equal(new URL(page.url()).pathname, '/');
+
+    // Signing out from the menu works too.
+    await page.getByRole('button', { name: person.name }).click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByText('You have signed out.').waitFor();
   });
 
   test('shows the server\'s errors: a wrong password, a taken email', async (t) => {
@@ -231,7 +244,7 @@ describe('auth screens', { skip: !baseURL }, () => {
     await context.clearCookies();
     await page.goto('/signin');
     await signIn(page, { ...person, password: 'a brand new password' });
-    await page.getByText(`Signed in as ${person.name} (`).waitFor();
+    await page.getByRole('navigation', { name: 'Conversations' }).waitFor();
   });
 
   test('speaks Korean to a ko-KR browser and remembers a switch to English', async (t) => {
@@ -300,7 +313,7 @@ describe('auth screens', { skip: !baseURL }, () => {
       email: person.email, name: person.name, password: person.password, invite: 'pi_abc123',
     });
     assert.equal(request.headers()['content-type'], 'application/json');
-    await page.getByText(`Signed in as ${person.name} (`).waitFor();
+    await page.getByRole('navigation', { name: 'Conversations' }).waitFor();
   });
 
   test('tells the person how long to wait after too many attempts', async (t) => {

@@ -62,6 +62,122 @@
  * @property {T[]} items
  */
 
+/**
+ * Someone found by a people search.
+ * @typedef {Object} UserHit
+ * @property {string} id
+ * @property {string} name
+ * @property {string} role
+ * @property {string} [email] only for admins, or when the query was the whole address
+ */
+
+/**
+ * @typedef {Object} Person
+ * @property {string} id
+ * @property {string} name
+ */
+
+/**
+ * @typedef {Object} Attachment
+ * @property {string} id
+ * @property {string} name
+ * @property {string} content_type
+ * @property {number} size bytes
+ * @property {number} [width] pixels, for raster images
+ * @property {number} [height]
+ */
+
+/**
+ * @typedef {Object} Reaction
+ * @property {string} emoji
+ * @property {string[]} user_ids in the order they reacted
+ */
+
+/**
+ * A message as it is now; a deleted one is a tombstone (empty body, no
+ * attachments or reactions).
+ * @typedef {Object} Message
+ * @property {string} id
+ * @property {string} conversation_id
+ * @property {number} seq
+ * @property {string} sender_id
+ * @property {string} client_id
+ * @property {string} body
+ * @property {string | null} reply_to
+ * @property {string[]} mentions
+ * @property {Attachment[]} attachments
+ * @property {Reaction[]} reactions
+ * @property {string} created_at
+ * @property {string | null} edited_at
+ * @property {boolean} deleted
+ */
+
+/**
+ * A conversation as the signed-in member sees it.
+ * @typedef {Object} Conversation
+ * @property {string} id
+ * @property {'direct' | 'group'} kind
+ * @property {string} title empty for a direct conversation
+ * @property {string} created_by
+ * @property {string} created_at
+ * @property {number} last_seq the seq of its latest change
+ * @property {string} last_activity_at
+ * @property {number} member_count
+ * @property {number} read_seq the caller's read cursor
+ * @property {number} unread messages of others after read_seq
+ * @property {'admin' | 'member'} role
+ * @property {Person} [peer] the other person of a direct conversation
+ * @property {Message} [last_message]
+ */
+
+/**
+ * @typedef {Object} Member
+ * @property {string} user_id
+ * @property {string} name
+ * @property {'admin' | 'member'} role
+ * @property {string} joined_at
+ * @property {number} read_seq
+ */
+
+/**
+ * One change of a conversation (docs/PROTOCOL.md); which optional fields
+ * come depends on type.
+ * @typedef {Object} ConversationEvent
+ * @property {string} conversation_id
+ * @property {number} seq
+ * @property {string} type
+ * @property {string} actor_id
+ * @property {string} at
+ * @property {Message} [message]
+ * @property {string} [message_id]
+ * @property {string} [user_id]
+ * @property {string} [role]
+ * @property {string} [emoji]
+ * @property {string} [title]
+ */
+
+/**
+ * @template T
+ * @typedef {Object} SeqPage
+ * @property {T[]} items
+ * @property {boolean} more another page follows in the direction asked for
+ */
+
+/**
+ * @template T
+ * @typedef {Object} CursorPage
+ * @property {T[]} items
+ * @property {string} [next_cursor]
+ */
+
+/**
+ * @typedef {Object} SendInput
+ * @property {string} client_id
+ * @property {string} [body]
+ * @property {string} [reply_to]
+ * @property {string[]} [attachments]
+ */
+
 /** A failed API call: an HTTP problem, or status 0 when no answer came. */
 export class ApiError extends Error {
   /**
@@ -182,12 +298,190 @@ export class Api {
   }
 
   /**
+   * People whose name contains query, or whose email is exactly query.
+   * @param {string} query
+   * @param {{ limit?: number }} [options]
+   * @returns {Promise<CursorPage<UserHit>>}
+   */
+  searchUsers(query, { limit = 20 } = {}) {
+    return this.#request('GET', `/users?${new URLSearchParams({ query, limit: String(limit) })}`);
+  }
+
+  /**
+   * One page of the caller's conversations, most recently active first.
+   * @param {{ cursor?: string, limit?: number }} [options]
+   * @returns {Promise<CursorPage<Conversation>>}
+   */
+  conversations({ cursor, limit = 200 } = {}) {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (cursor) query.set('cursor', cursor);
+    return this.#request('GET', `/conversations?${query}`);
+  }
+
+  /**
+   * Every conversation of the caller, all pages.
+   * @returns {Promise<Conversation[]>}
+   */
+  async allConversations() {
+    /** @type {Conversation[]} */
+    const all = [];
+    /** @type {string | undefined} */
+    let cursor;
+    do {
+      const page = await this.conversations({ cursor });
+      all.push(...page.items);
+      cursor = page.next_cursor;
+    } while (cursor);
+    return all;
+  }
+
+  /**
+   * @param {string} id
+   * @returns {Promise<Conversation>}
+   */
+  conversation(id) {
+    return this.#request('GET', `/conversations/${encodeURIComponent(id)}`);
+  }
+
+  /**
+   * A direct conversation with one person (the existing one if any), or a
+   * new group.
+   * @param {{ kind: 'direct', user_id: string } | { kind: 'group', title: string, members: string[] }} input
+   * @returns {Promise<Conversation>}
+   */
+  createConversation(input) {
+    return this.#request('POST', '/conversations', input);
+  }
+
+  /**
+   * @param {string} id
+   * @returns {Promise<List<Member>>}
+   */
+  members(id) {
+    return this.#request('GET', `/conversations/${encodeURIComponent(id)}/members`);
+  }
+
+  /**
+   * Messages in seq order; after and before are exclusive bounds.
+   * @param {string} id
+   * @param {{ after?: number, before?: number, limit?: number }} [bounds]
+   * @returns {Promise<SeqPage<Message>>}
+   */
+  messages(id, { after, before, limit = 50 } = {}) {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (after) query.set('after', String(after));
+    if (before) query.set('before', String(before));
+    return this.#request('GET', `/conversations/${encodeURIComponent(id)}/messages?${query}`);
+  }
+
+  /**
+   * @param {string} id
+   * @param {SendInput} input
+   * @returns {Promise<Message>}
+   */
+  sendMessage(id, input) {
+    return this.#request('POST', `/conversations/${encodeURIComponent(id)}/messages`, input);
+  }
+
+  /**
+   * @param {string} conversationId
+   * @param {string} messageId
+   * @param {string} body
+   * @returns {Promise<Message>}
+   */
+  editMessage(conversationId, messageId, body) {
+    return this.#request('PATCH', messagePath(conversationId, messageId), { body });
+  }
+
+  /**
+   * @param {string} conversationId
+   * @param {string} messageId
+   * @returns {Promise<void>}
+   */
+  deleteMessage(conversationId, messageId) {
+    return this.#request('DELETE', messagePath(conversationId, messageId));
+  }
+
+  /**
+   * Adds or takes back the caller's emoji on a message.
+   * @param {string} conversationId
+   * @param {string} messageId
+   * @param {string} emoji
+   * @param {boolean} add
+   * @returns {Promise<void>}
+   */
+  react(conversationId, messageId, emoji, add) {
+    return this.#request(add ? 'PUT' : 'DELETE',
+      `${messagePath(conversationId, messageId)}/reactions/${encodeURIComponent(emoji)}`);
+  }
+
+  /**
+   * Moves the caller's read cursor forward to seq.
+   * @param {string} id
+   * @param {number} seq
+   * @returns {Promise<{ read_seq: number }>}
+   */
+  markRead(id, seq) {
+    return this.#request('POST', `/conversations/${encodeURIComponent(id)}/read`, { seq });
+  }
+
+  /**
+   * The conversation's change log after a seq (docs/PROTOCOL.md).
+   * @param {string} id
+   * @param {number} after
+   * @param {number} [limit]
+   * @returns {Promise<SeqPage<ConversationEvent>>}
+   */
+  events(id, after, limit = 500) {
+    const query = new URLSearchParams({ after: String(after), limit: String(limit) });
+    return this.#request('GET', `/conversations/${encodeURIComponent(id)}/events?${query}`);
+  }
+
+  /**
+   * Uploads a file for a message still to be sent. The server works out
+   * the type from the bytes, so the file goes as it is.
+   * @param {string} conversationId
+   * @param {File} file
+   * @param {AbortSignal} [signal]
+   * @returns {Promise<Attachment>}
+   */
+  upload(conversationId, file, signal) {
+    const query = new URLSearchParams({ name: file.name || 'file' });
+    return this.#request('POST', `/conversations/${encodeURIComponent(conversationId)}/attachments?${query}`,
+      undefined, { body: file, contentType: 'application/octet-stream', signal });
+  }
+
+  /**
+   * Messages containing every word of q, newest first.
+   * @param {string} q
+   * @param {{ conversation?: string, cursor?: string, limit?: number }} [options]
+   * @returns {Promise<CursorPage<Message>>}
+   */
+  searchMessages(q, { conversation, cursor, limit = 20 } = {}) {
+    const query = new URLSearchParams({ q, limit: String(limit) });
+    if (conversation) query.set('conversation', conversation);
+    if (cursor) query.set('cursor', cursor);
+    return this.#request('GET', `/search?${query}`);
+  }
+
+  /**
+   * Where an attachment is downloaded (and, for images, shown) from.
+   * @param {string} id
+   * @returns {string}
+   */
+  attachmentUrl(id) {
+    return `${this.#base}/attachments/${encodeURIComponent(id)}`;
+  }
+
+  /**
    * @param {string} method
    * @param {string} path
    * @param {unknown} [body]
+   * @param {{ body: BodyInit, contentType: string, signal?: AbortSignal }} [raw]
+   *   a body sent as it is, instead of JSON
    * @returns {Promise<any>} the decoded JSON body, or undefined for 204
    */
-  async #request(method, path, body) {
+  async #request(method, path, body, raw) {
     /** @type {Record<string, string>} */
     const headers = { Accept: jsonType };
     /** @type {RequestInit} */
@@ -195,12 +489,17 @@ export class Api {
     if (body !== undefined) {
       headers['Content-Type'] = jsonType;
       init.body = JSON.stringify(body);
+    } else if (raw) {
+      headers['Content-Type'] = raw.contentType;
+      init.body = raw.body;
+      init.signal = raw.signal;
     }
     /** @type {Response} */
     let response;
     try {
       response = await this.#fetch(this.#base + path, init);
-    } catch {
+    } catch (error) {
+      if (error instanceof DOMException && error.name === 'AbortError') throw error;
       throw new ApiError(0, { title: 'Network error' }, null);
     }
     if (response.ok) {
@@ -209,6 +508,15 @@ export class Api {
     }
     throw new ApiError(response.status, await readProblem(response), retryAfterSeconds(response));
   }
+}
+
+/**
+ * @param {string} conversationId
+ * @param {string} messageId
+ * @returns {string}
+ */
+function messagePath(conversationId, messageId) {
+  return `/conversations/${encodeURIComponent(conversationId)}/messages/${encodeURIComponent(messageId)}`;
 }
 
 /**

@@ -1,7 +1,9 @@
 // The app shell: it learns who is signed in, picks the screen for the URL,
 // and redraws it on navigation, on signing in or out, and when the
-// language changes. Screens are functions of a ViewContext; a new area
-// (the messenger) adds a route here and a folder beside auth/ and account/.
+// language changes. Screens are functions of a ViewContext; each area has
+// a folder (auth/, account/, messenger/) and a route here. While someone
+// is signed in, the messenger's session (its realtime connection) lives
+// here, across screens.
 
 import { ApiError } from './api.js';
 import { el, replaceChildren } from './components/dom.js';
@@ -10,6 +12,9 @@ import { describeError } from './components/form-controller.js';
 import { signInView } from './auth/sign-in.js';
 import { signUpView } from './auth/sign-up.js';
 import { accountView } from './account/account-view.js';
+import { userMenu } from './components/user-menu.js';
+import { MessengerSession } from './messenger/session.js';
+import { isMessengerPath, messengerView } from './messenger/messenger-view.js';
 
 /** @typedef {import('./api.js').Api} Api */
 /** @typedef {import('./api.js').Config} Config */
@@ -24,6 +29,7 @@ import { accountView } from './account/account-view.js';
  * @property {I18n} i18n
  * @property {Config} config
  * @property {User | null} user
+ * @property {MessengerSession | null} messenger the signed-in person's messenger
  * @property {URLSearchParams} query the current URL's query
  * @property {MessageKey | null} flash a one-time message for this screen
  * @property {(path: string) => void} navigate
@@ -36,8 +42,12 @@ import { accountView } from './account/account-view.js';
 
 /**
  * @typedef {Object} View
- * @property {HTMLElement} element
+ * @property {HTMLElement} element the same element again when the screen
+ *   keeps its state between routes (it is then not re-inserted)
  * @property {string} title for the document's title
+ * @property {'page' | 'app'} [layout] app: the screen fills the window
+ * @property {() => void} [focus] where the focus goes after navigating;
+ *   the screen's h1 unless told
  */
 
 /** @typedef {(ctx: ViewContext) => View} ViewFactory */
@@ -54,6 +64,14 @@ export class App {
   #main;
   /** @type {HTMLElement | null} */
   #footer;
+  /** @type {HTMLElement | null} */
+  #header;
+  /** @type {HTMLElement | null} */
+  #menu = null;
+  /** @type {Storage | null} */
+  #storage;
+  /** @type {MessengerSession | null} */
+  #messenger = null;
   /** @type {Config | null} */
   #config = null;
   /** @type {User | null} */
@@ -62,14 +80,17 @@ export class App {
   #flash = null;
 
   /**
-   * @param {{ api: Api, i18n: I18n, main: HTMLElement, header: HTMLElement | null, footer: HTMLElement | null }} parts
-   *   main receives the screens; the header gets the language switcher.
+   * @param {{ api: Api, i18n: I18n, main: HTMLElement, header: HTMLElement | null, footer: HTMLElement | null, storage: Storage | null }} parts
+   *   main receives the screens; the header gets the language switcher
+   *   and the person's menu; storage keeps messages not sent yet.
    */
-  constructor({ api, i18n, main, header, footer }) {
+  constructor({ api, i18n, main, header, footer, storage }) {
     this.#api = api;
     this.#i18n = i18n;
     this.#main = main;
     this.#footer = footer;
+    this.#header = header;
+    this.#storage = storage;
     header?.append(LanguagePicker.create(i18n));
   }
 
@@ -97,6 +118,7 @@ export class App {
       this.#showLoadFailure(error);
       return;
     }
+    if (this.#user) this.#startMessenger(this.#user);
     this.#translateShell();
     this.#render(false);
   }
@@ -120,12 +142,16 @@ export class App {
     const config = this.#config;
     if (!config) return;
     const factory = this.#route(config);
+    // Away from the messenger no conversation is on screen, so new
+    // messages are notified about.
+    if (factory !== messengerView) this.#messenger?.setActive(null);
     /** @type {ViewContext} */
     const ctx = {
       api: this.#api,
       i18n: this.#i18n,
       config,
       user: this.#user,
+      messenger: this.#messenger,
       query: new URLSearchParams(location.search),
       flash: this.#flash,
       navigate: (path) => this.navigate(path),
@@ -134,9 +160,14 @@ export class App {
       intercept: (error) => this.#intercept(error),
     };
     const view = factory(ctx);
-    replaceChildren(this.#main, view.element);
+    if (this.#main.firstElementChild !== view.element || this.#main.childElementCount !== 1) {
+      replaceChildren(this.#main, view.element);
+    }
+    document.body.dataset.layout = view.layout ?? 'page';
     document.title = `${view.title} · ${this.#i18n.t('app.name')}`;
-    if (moveFocus) view.element.querySelector('h1')?.focus();
+    if (!moveFocus) return;
+    if (view.focus) view.focus();
+    else view.element.querySelector('h1')?.focus();
   }
 
   /**
@@ -148,8 +179,9 @@ export class App {
   #route(config) {
     const path = location.pathname;
     if (this.#user) {
-      if (path !== '/' && path !== '/account') history.replaceState(null, '', '/account');
-      return accountView;
+      if (path === '/account') return accountView;
+      if (!isMessengerPath(path)) history.replaceState(null, '', '/');
+      return messengerView;
     }
     const signupAllowed = config.signup_mode !== 'closed';
     if (path === '/signup') {
@@ -167,16 +199,59 @@ export class App {
   #signedIn(user) {
     this.#user = user;
     this.#flash = null;
-    if (authPaths.has(location.pathname)) history.replaceState(null, '', '/account');
+    this.#startMessenger(user);
+    if (authPaths.has(location.pathname)) history.replaceState(null, '', '/');
     this.#render(true);
   }
 
   /** @param {MessageKey} flash */
   #signedOut(flash) {
+    if (!this.#user) return;
+    // Messages not sent yet stay for the same person's next sign-in,
+    // unless they signed out on purpose: then nothing of theirs stays.
+    if (flash === 'auth.signedOut') this.#messenger?.outbox.clear();
+    this.#stopMessenger();
     this.#user = null;
     this.#flash = flash;
     history.pushState(null, '', '/signin');
     this.#render(true);
+  }
+
+  /** @param {User} user */
+  #startMessenger(user) {
+    this.#stopMessenger();
+    this.#messenger = new MessengerSession({
+      api: this.#api,
+      i18n: this.#i18n,
+      user,
+      storage: this.#storage,
+      sessionEnded: () => this.#signedOut('auth.sessionEnded'),
+      navigate: (path) => this.navigate(path),
+    });
+    void this.#messenger.start();
+    this.#menu = userMenu({ i18n: this.#i18n, user, signOut: () => void this.#signOut() });
+    this.#header?.prepend(this.#menu);
+  }
+
+  #stopMessenger() {
+    this.#messenger?.stop();
+    this.#messenger = null;
+    this.#menu?.remove();
+    this.#menu = null;
+  }
+
+  async #signOut() {
+    try {
+      await this.#api.logout();
+    } catch (error) {
+      // Signed out already is as good as signing out now; anything else
+      // (no connection) leaves the person signed in.
+      if (!(error instanceof ApiError && error.status === 401)) {
+        window.alert(describeError(error, this.#i18n));
+        return;
+      }
+    }
+    this.#signedOut('auth.signedOut');
   }
 
   /**

@@ -45,7 +45,7 @@ const en = {
   'account.title': 'Account',
   'account.signedInAs': 'Signed in as {name} ({role})',
   'account.signOut': 'Sign out',
-  'account.messengerSoon': 'The messenger arrives soon. Until then, you can manage your account here.',
+  'account.backToMessages': 'Back to messages',
 
   'role.admin': 'admin',
   'role.agent': 'agent',
@@ -93,6 +93,130 @@ const en = {
   'tokens.noExpiry': 'Does not expire',
 
   'dialog.cancel': 'Cancel',
+
+  'messenger.title': 'Messages',
+  'messenger.pick': 'Choose a conversation, or start a new one with the + button.',
+
+  'conversations.title': 'Conversations',
+  'conversations.new': 'New conversation',
+  'conversations.empty': 'No conversations yet. Start one with the + button.',
+  'conversations.unread': '{count} unread messages',
+  'conversations.unreadOne': '1 unread message',
+
+  'conversation.notesToSelf': 'Notes to self',
+
+  'notifications.enable': 'Turn on desktop notifications',
+
+  'search.label': 'Search messages',
+  'search.placeholder': 'Search messages',
+  'search.clear': 'Clear search',
+  'search.searching': 'Searching…',
+  'search.none': 'No messages match.',
+  'search.results': '{count} results for “{query}”',
+  'search.resultsOne': '1 result for “{query}”',
+
+  'thread.back': 'Back to conversations',
+  'thread.messages': 'Message history',
+  'thread.older': 'Show earlier messages',
+  'thread.loading': 'Loading messages…',
+  'thread.loadFailed': 'The messages could not be loaded.',
+  'thread.empty': 'No messages yet. Say hello!',
+  'thread.notFound': 'This conversation does not exist, or you are not in it.',
+  'thread.members': '{count} members',
+  'thread.membersOne': '1 member',
+  'thread.notesToSelfHint': 'Only you can see this.',
+  'thread.announce': '{name}: {text}',
+
+  'presence.online': 'Online',
+  'presence.away': 'Away',
+  'presence.offline': 'Offline',
+  'presence.lastSeen': 'Last seen {time}',
+
+  'call.voice': 'Start voice call',
+  'call.video': 'Start video call',
+  'call.soon': 'Calls arrive soon',
+
+  'composer.label': 'Message',
+  'composer.formLabel': 'Write a message',
+  'composer.placeholder': 'Write a message…',
+  'composer.hint': 'Enter sends; Shift+Enter starts a new line.',
+  'composer.send': 'Send',
+  'composer.attach': 'Attach files',
+  'composer.drop': 'Drop files to attach them',
+  'composer.removeFile': 'Remove {name}',
+  'composer.uploading': 'Uploading…',
+  'composer.waitForUploads': 'Wait until the files have finished uploading.',
+  'composer.tooManyFiles': 'A message can carry at most {max} files.',
+  'composer.tooLong': 'This message is too long. Split it into several.',
+  'composer.emptyEdit': 'A message cannot be empty. Delete it instead.',
+  'composer.editing': 'Editing your message',
+  'composer.replyingTo': 'Replying to {name}',
+  'composer.cancelReply': 'Cancel reply',
+  'composer.cancelEdit': 'Cancel editing',
+
+  'message.you': 'You',
+  'message.someone': 'Someone',
+  'message.deleted': 'This message was deleted.',
+  'message.edited': '(edited)',
+  'message.replyTo': 'In reply to',
+  'message.replyToEarlier': 'In reply to an earlier message',
+  'message.actions': 'Message actions',
+  'message.reply': 'Reply',
+  'message.edit': 'Edit',
+  'message.delete': 'Delete',
+  'message.deleteConfirm': 'Delete this message for everyone?',
+
+  'reaction.add': 'React with {emoji}',
+  'reaction.list': 'Reactions',
+  'reaction.summary': '{emoji} {count}: {names}',
+
+  'receipt.sent': 'Sent',
+  'receipt.seen': 'Seen',
+  'receipt.seenByAll': 'Seen by everyone',
+  'receipt.seenBy': 'Seen by {names}',
+
+  'typing.one': '{name} is typing…',
+  'typing.two': '{first} and {second} are typing…',
+  'typing.many': 'Several people are typing…',
+  'typing.short': 'typing…',
+
+  'preview.mine': 'You: {text}',
+  'preview.photo': 'Photo',
+  'preview.file': 'File: {name}',
+  'preview.files': '{count} files',
+
+  'attachment.open': 'Open {name}',
+
+  'outbox.waiting': 'Waiting for the connection…',
+  'outbox.sending': 'Sending…',
+  'outbox.failed': 'Not sent: {reason}',
+  'outbox.retry': 'Try again',
+  'outbox.discard': 'Discard',
+
+  'connection.reconnecting': 'Reconnecting…',
+  'connection.connecting': 'Connecting…',
+  'connection.outboxHint': 'Messages you send now go out once the connection is back.',
+
+  'newConversation.title': 'New conversation',
+  'newConversation.search': 'Find people',
+  'newConversation.searchPlaceholder': 'Name or email address',
+  'newConversation.results': 'People found',
+  'newConversation.chosen': 'Chosen',
+  'newConversation.none': 'Nobody found.',
+  'newConversation.found': '{count} people found.',
+  'newConversation.foundOne': '1 person found.',
+  'newConversation.groupTitle': 'Group name',
+  'newConversation.start': 'Start chat',
+  'newConversation.createGroup': 'Create group',
+  'newConversation.pickSomeone': 'Choose someone to talk to.',
+  'newConversation.nameGroup': 'Give the group a name.',
+  'newConversation.remove': 'Remove {name}',
+
+  'menu.messages': 'Messages',
+  'menu.account': 'Account',
+
+  'day.today': 'Today',
+  'day.yesterday': 'Yesterday',
 };
 
 /** @typedef {keyof typeof en} MessageKey */
@@ -142,7 +266,7 @@ const ko = {
   'account.title': '계정',
   'account.signedInAs': '{name}({role}) 계정으로 로그인되어 있습니다',
   'account.signOut': '로그아웃',
-  'account.messengerSoon': '메신저는 곧 제공됩니다. 그동안 여기에서 계정을 관리할 수 있습니다.',
+  'account.backToMessages': '메시지로 돌아가기',
 
   'role.admin': '관리자',
   'role.agent': '상담원',
@@ -190,6 +314,130 @@ const ko = {
   'tokens.noExpiry': '만료 없음',
 
   'dialog.cancel': '취소',
+
+  'messenger.title': '메시지',
+  'messenger.pick': '대화를 고르거나 + 버튼으로 새 대화를 시작하세요.',
+
+  'conversations.title': '대화',
+  'conversations.new': '새 대화',
+  'conversations.empty': '아직 대화가 없습니다. + 버튼으로 대화를 시작하세요.',
+  'conversations.unread': '읽지 않은 메시지 {count}개',
+  'conversations.unreadOne': '읽지 않은 메시지 1개',
+
+  'conversation.notesToSelf': '나에게 쓰는 메모',
+
+  'notifications.enable': '데스크톱 알림 켜기',
+
+  'search.label': '메시지 검색',
+  'search.placeholder': '메시지 검색',
+  'search.clear': '검색 지우기',
+  'search.searching': '검색 중…',
+  'search.none': '일치하는 메시지가 없습니다.',
+  'search.results': '“{query}” 검색 결과 {count}개',
+  'search.resultsOne': '“{query}” 검색 결과 1개',
+
+  'thread.back': '대화 목록으로 돌아가기',
+  'thread.messages': '메시지 기록',
+  'thread.older': '이전 메시지 보기',
+  'thread.loading': '메시지를 불러오는 중…',
+  'thread.loadFailed': '메시지를 불러오지 못했습니다.',
+  'thread.empty': '아직 메시지가 없습니다. 먼저 인사해 보세요!',
+  'thread.notFound': '없는 대화이거나 참여하지 않은 대화입니다.',
+  'thread.members': '멤버 {count}명',
+  'thread.membersOne': '멤버 1명',
+  'thread.notesToSelfHint': '나만 볼 수 있습니다.',
+  'thread.announce': '{name}: {text}',
+
+  'presence.online': '온라인',
+  'presence.away': '자리 비움',
+  'presence.offline': '오프라인',
+  'presence.lastSeen': '마지막 접속 {time}',
+
+  'call.voice': '음성 통화 시작',
+  'call.video': '영상 통화 시작',
+  'call.soon': '통화 기능은 곧 제공됩니다',
+
+  'composer.label': '메시지',
+  'composer.formLabel': '메시지 작성',
+  'composer.placeholder': '메시지를 입력하세요…',
+  'composer.hint': 'Enter 키로 보내고 Shift+Enter 키로 줄을 바꿉니다.',
+  'composer.send': '보내기',
+  'composer.attach': '파일 첨부',
+  'composer.drop': '파일을 여기에 놓으면 첨부됩니다',
+  'composer.removeFile': '{name} 첨부 취소',
+  'composer.uploading': '올리는 중…',
+  'composer.waitForUploads': '파일을 다 올릴 때까지 기다려 주세요.',
+  'composer.tooManyFiles': '메시지 하나에 파일을 {max}개까지 첨부할 수 있습니다.',
+  'composer.tooLong': '메시지가 너무 깁니다. 여러 개로 나누어 보내세요.',
+  'composer.emptyEdit': '메시지를 비울 수는 없습니다. 대신 삭제하세요.',
+  'composer.editing': '메시지 수정 중',
+  'composer.replyingTo': '답장 대상: {name}',
+  'composer.cancelReply': '답장 취소',
+  'composer.cancelEdit': '수정 취소',
+
+  'message.you': '나',
+  'message.someone': '알 수 없는 사용자',
+  'message.deleted': '삭제된 메시지입니다.',
+  'message.edited': '(수정됨)',
+  'message.replyTo': '답장 대상',
+  'message.replyToEarlier': '이전 메시지에 대한 답장',
+  'message.actions': '메시지 메뉴',
+  'message.reply': '답장',
+  'message.edit': '수정',
+  'message.delete': '삭제',
+  'message.deleteConfirm': '이 메시지를 모두에게서 삭제할까요?',
+
+  'reaction.add': '{emoji} 반응 남기기',
+  'reaction.list': '반응',
+  'reaction.summary': '{emoji} {count}: {names}',
+
+  'receipt.sent': '전송됨',
+  'receipt.seen': '읽음',
+  'receipt.seenByAll': '모두 읽음',
+  'receipt.seenBy': '{names} 님이 읽음',
+
+  'typing.one': '{name} 님이 입력 중…',
+  'typing.two': '{first} 님과 {second} 님이 입력 중…',
+  'typing.many': '여러 명이 입력 중…',
+  'typing.short': '입력 중…',
+
+  'preview.mine': '나: {text}',
+  'preview.photo': '사진',
+  'preview.file': '파일: {name}',
+  'preview.files': '파일 {count}개',
+
+  'attachment.open': '{name} 열기',
+
+  'outbox.waiting': '연결을 기다리는 중…',
+  'outbox.sending': '보내는 중…',
+  'outbox.failed': '보내지 못했습니다: {reason}',
+  'outbox.retry': '다시 시도',
+  'outbox.discard': '버리기',
+
+  'connection.reconnecting': '다시 연결하는 중…',
+  'connection.connecting': '연결하는 중…',
+  'connection.outboxHint': '지금 보내는 메시지는 연결이 돌아오면 전송됩니다.',
+
+  'newConversation.title': '새 대화',
+  'newConversation.search': '사람 찾기',
+  'newConversation.searchPlaceholder': '이름 또는 이메일 주소',
+  'newConversation.results': '검색된 사람',
+  'newConversation.chosen': '선택한 사람',
+  'newConversation.none': '찾은 사람이 없습니다.',
+  'newConversation.found': '{count}명을 찾았습니다.',
+  'newConversation.foundOne': '1명을 찾았습니다.',
+  'newConversation.groupTitle': '그룹 이름',
+  'newConversation.start': '대화 시작',
+  'newConversation.createGroup': '그룹 만들기',
+  'newConversation.pickSomeone': '대화할 사람을 선택하세요.',
+  'newConversation.nameGroup': '그룹 이름을 입력하세요.',
+  'newConversation.remove': '{name} 빼기',
+
+  'menu.messages': '메시지',
+  'menu.account': '계정',
+
+  'day.today': '오늘',
+  'day.yesterday': '어제',
 };
 
 /** @typedef {'en' | 'ko'} Locale */
@@ -302,6 +550,66 @@ export class I18n {
   }
 
   /**
+   * A time of day, for a message.
+   * @param {string} iso
+   * @returns {string}
+   */
+  formatTime(iso) {
+    const date = new Date(iso);
+    if (Number.isNaN(date.getTime())) return '';
+    return new Intl.DateTimeFormat(this.#locale, { timeStyle: 'short' }).format(date);
+  }
+
+  /**
+   * A day, for the separators of a thread: today, yesterday, or the date.
+   * @param {string} iso
+   * @param {Date} [now]
+   * @returns {string}
+   */
+  formatDay(iso, now = new Date()) {
+    const date = new Date(iso);
+    if (Number.isNaN(date.getTime())) return '';
+    const days = daysBetween(date, now);
+    if (days === 0) return this.t('day.today');
+    if (days === 1) return this.t('day.yesterday');
+    return new Intl.DateTimeFormat(this.#locale, {
+      weekday: 'long', month: 'long', day: 'numeric',
+      year: date.getFullYear() === now.getFullYear() ? undefined : 'numeric',
+    }).format(date);
+  }
+
+  /**
+   * A short "when" for a list: the time today, the weekday this week, else
+   * the date.
+   * @param {string} iso
+   * @param {Date} [now]
+   * @returns {string}
+   */
+  formatListTime(iso, now = new Date()) {
+    const date = new Date(iso);
+    if (Number.isNaN(date.getTime())) return '';
+    const days = daysBetween(date, now);
+    /** @type {Intl.DateTimeFormatOptions} */
+    let options;
+    if (days === 0) options = { timeStyle: 'short' };
+    else if (days > 0 && days < 7) options = { weekday: 'short' };
+    else if (date.getFullYear() === now.getFullYear()) options = { month: 'short', day: 'numeric' };
+    else options = { dateStyle: 'short' };
+    return new Intl.DateTimeFormat(this.#locale, options).format(date);
+  }
+
+  /**
+   * When someone was last seen: the time today, else date and time.
+   * @param {string} iso
+   * @returns {string}
+   */
+  formatLastSeen(iso) {
+    const date = new Date(iso);
+    if (Number.isNaN(date.getTime())) return '';
+    return daysBetween(date, new Date()) === 0 ? this.formatTime(iso) : this.formatDateTime(iso);
+  }
+
+  /**
    * A date and time as the reader writes them.
    * @param {string} iso an RFC 3339 timestamp from the API
    * @returns {string}
@@ -311,6 +619,18 @@ export class I18n {
     if (Number.isNaN(date.getTime())) return iso;
     return new Intl.DateTimeFormat(this.#locale, { dateStyle: 'medium', timeStyle: 'short' }).format(date);
   }
+}
+
+/**
+ * Calendar days from a to b in the reader's time zone (0: the same day).
+ * @param {Date} a
+ * @param {Date} b
+ * @returns {number}
+ */
+function daysBetween(a, b) {
+  const dayA = Date.UTC(a.getFullYear(), a.getMonth(), a.getDate());
+  const dayB = Date.UTC(b.getFullYear(), b.getMonth(), b.getDate());
+  return Math.round((dayB - dayA) / 86_400_000);
 }
 
 /**

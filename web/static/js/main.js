@@ -19,8 +19,9 @@ function localStorageIfAllowed() {
 const main = document.getElementById('main');
 if (!main) throw new Error('index.html lacks <main id="main">');
 
+const storage = localStorageIfAllowed();
 const i18n = new I18n({
-  storage: localStorageIfAllowed(),
+  storage,
   preferred: navigator.languages.length > 0 ? navigator.languages : [navigator.language],
 });
 const app = new App({
@@ -29,5 +30,6 @@ const app = new App({
   main,
   header: document.getElementById('header-tools'),
   footer: document.getElementById('footer'),
+  storage,
 });
 void app.start();

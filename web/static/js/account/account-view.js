@@ -1,5 +1,5 @@
 // The signed-in screen: who you are, your sessions, your password and
-// your API tokens. The messenger's screens will sit beside it.
+// your API tokens, reached from the menu in the page header.
 
 import { el } from '../components/dom.js';
 import { Notice } from '../components/notice.js';
@@ -50,7 +50,7 @@ export function accountView(ctx) {
           el('p', { class: 'signed-in-as' }, i18n.t('account.signedInAs', { name: user.name, role }))),
         signOut),
       errors,
-      el('p', { class: 'muted' }, i18n.t('account.messengerSoon'))),
+      el('p', {}, el('a', { href: '/' }, i18n.t('account.backToMessages')))),
     sessions.element,
     password,
     tokens.element);
