@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -16,38 +17,16 @@ import (
 	_ "time/tzdata"
 )
 
-// Business hours follow the clock on the wall where the queue works: the
-// desk is open at an instant when that instant's local date and time of day
-// fall in one of the date's intervals. Everything else follows from it:
-//
-//   - Intervals are half-open, [Open, Close): 09:00–17:00 takes its last
-//     customer at 16:59:59 and 13:00–17:00 may follow 09:00–13:00 directly.
-//   - An interval may not cross midnight (22:00–02:00 is refused). Write it
-//     as 22:00–24:00 on one day and 00:00–02:00 on the next: the two join
-//     up without a gap, and a holiday on the second day then clearly closes
-//     its early hours too.
-//   - When clocks spring forward, the skipped wall times never happen: a
-//     desk opening at 02:30 on 2026-03-08 in America/New_York opens at
-//     03:00 EDT, the first moment the wall clock reads past 02:30, and an
-//     interval lying wholly in the gap (02:00–02:45) does not open at all.
-//   - When clocks fall back, the repeated wall times happen twice, and so
-//     does being open: 01:00–01:30 on 2026-11-01 in New York is open from
-//     01:00 to 01:30 EDT and again from 01:00 to 01:30 EST, and a desk
-//     open 00:00–03:00 that night is open for four hours.
-//
-// A date's intervals come from, in order: its exception, its holiday (no
-// intervals), or its weekday in Weekly. A day missing from Weekly is closed.
-
 // Limits on a schedule, so that one from the API stays small.
 const (
 	maxIntervalsPerDay = 48
 	maxHolidays        = 1000
 	maxExceptions      = 1000
-	maxDayNameRunes    = 100
+	maxNameRunes       = 100
 
-	// searchHorizon bounds NextOpen and NextClose: a desk closed (or open)
+	// searchDays bounds NextOpen and NextClose: a desk closed (or open)
 	// for more than a year has no answer.
-	searchHorizon = 370 * 24 * time.Hour
+	searchDays = 370
 )
 
 // FieldError names one invalid field by its JSON path, such as
@@ -122,6 +101,31 @@ type Week map[time.Weekday][]Interval
 // zone, with holidays and one-off exceptions. It is plain data, as it comes
 // from the API and the database; Validate checks it and Compile turns it
 // into Hours for answering questions.
+//
+// Business hours are local: an interval opens when the queue's wall clock
+// first reaches Open on its date and closes when it first reaches Close.
+// On ordinary days that is simply the local date and time of day; the
+// rule decides what daylight-saving changes do:
+//
+//   - When clocks spring forward, a skipped time is reached when the gap
+//     ends: a desk opening at 02:30 on 2026-03-08 in America/New_York opens
+//     at 03:00 EDT, and an interval wholly in the gap (02:00–02:45) does not
+//     open at all that day.
+//   - When clocks fall back, a repeated time is reached at its first
+//     occurrence, and what has opened stays open until its Close is reached:
+//     on 2026-11-01 in New York, 01:30–05:00 opens at 01:30 EDT and stays
+//     open through the repeated hour (it does not close when the clock shows
+//     01:00 again); 01:00–01:30 is open once, 01:00–01:30 EDT; and 00:00–03:00
+//     lasts four hours.
+//   - Intervals are half-open, [Open, Close): 09:00–17:00 is closed at 17:00,
+//     and 13:00–17:00 may follow 09:00–13:00 directly.
+//   - An interval may not cross midnight (22:00–02:00 is refused). Write it
+//     as 22:00–24:00 on one day and 00:00–02:00 on the next: the two join
+//     without a gap, and a holiday or exception on the second date then
+//     plainly governs its early hours too.
+//
+// A date's intervals come from, in order: its exception, its holiday (none),
+// or its weekday in Weekly. A day missing from Weekly is closed.
 type Schedule struct {
 	TimeZone   string      `json:"time_zone"`
 	Weekly     Week        `json:"weekly"`
@@ -315,8 +319,8 @@ func (s Schedule) Compile() (*Hours, error) {
 		return day, true
 	}
 	checkName := func(field, name string) {
-		if utf8.RuneCountInString(name) > maxDayNameRunes {
-			errs.add(field, fmt.Sprintf("at most %d characters", maxDayNameRunes))
+		if utf8.RuneCountInString(name) > maxNameRunes {
+			errs.add(field, fmt.Sprintf("at most %d characters", maxNameRunes))
 		}
 	}
 
@@ -403,9 +407,14 @@ func checkIntervals(errs *fieldErrors, field string, intervals []Interval) []spa
 			latest = k
 		}
 	}
-	spans := make([]span, len(valid))
-	for i, iv := range valid {
-		spans[i] = iv.span
+	// Intervals that touch (09:00–12:00, 12:00–17:00) are one opening.
+	spans := make([]span, 0, len(valid))
+	for _, iv := range valid {
+		if n := len(spans); n > 0 && spans[n-1].close >= iv.open {
+			spans[n-1].close = max(spans[n-1].close, iv.close)
+			continue
+		}
+		spans = append(spans, iv.span)
 	}
 	return spans
 }
@@ -461,7 +470,7 @@ func dayStart(day int64) time.Time { return time.Unix(day*86400, 0).UTC() }
 
 // weekdayOf returns the weekday of a civil day number; day 0 was a Thursday.
 func weekdayOf(day int64) time.Weekday {
-	return time.Weekday(((day%7)+7+int64(time.Thursday)) % 7)
+	return time.Weekday(((day % 7) + 7 + int64(time.Thursday)) % 7)
 }
 
 func (h *Hours) spansOn(day int64) []span {
@@ -476,104 +485,116 @@ func (h *Hours) Location() *time.Location { return h.loc }
 
 // OpenAt reports whether the desk is open at t.
 func (h *Hours) OpenAt(t time.Time) bool {
-	_, offset := t.In(h.loc).Zone()
-	civil := t.Add(time.Duration(offset) * time.Second).UTC()
-	day := dayOf(civil)
-	sinceMidnight := civil.Sub(dayStart(day))
-	for _, s := range h.spansOn(day) {
-		if sinceMidnight >= time.Duration(s.open)*time.Minute && sinceMidnight < time.Duration(s.close)*time.Minute {
-			return true
-		}
-	}
-	return false
+	open, _, ok := h.openingAfter(t)
+	return ok && !open.After(t)
 }
 
 // NextOpen returns the first instant at or after t when the desk is open
-// (t itself when it is open at t), in the schedule's zone. It looks about a
-// year ahead (370 days); false means the desk does not open in that time.
+// (t itself when it is open at t), in the schedule's zone. It looks 370
+// local days ahead; false means the desk does not open in that time.
 func (h *Hours) NextOpen(t time.Time) (time.Time, bool) {
-	return h.next(t, h.firstOpen)
+	open, _, ok := h.openingAfter(t)
+	switch {
+	case !ok:
+		return time.Time{}, false
+	case open.After(t):
+		return open, true
+	}
+	return t.In(h.loc), true
 }
 
 // NextClose returns the first instant at or after t when the desk is
 // closed (t itself when it is closed at t), in the schedule's zone. It
-// looks about a year ahead (370 days); false means the desk stays open
-// all that time. The current opening ends at NextClose(t) and the next one
+// looks 370 local days ahead; false means the desk stays open all that
+// time. The opening under way at t ends at NextClose(t), and the one after
 // starts at NextOpen of that.
 func (h *Hours) NextClose(t time.Time) (time.Time, bool) {
-	return h.next(t, h.firstClosed)
+	first := h.civilDay(t)
+	last := first + searchDays
+	at := t
+	for open, closing := range h.openings(first, last) {
+		if !closing.After(at) {
+			continue
+		}
+		if open.After(at) {
+			break // closed from at until this opening
+		}
+		at = closing // intervals that touch, also across midnight, run on
+	}
+	if at.Before(h.reach(dayStart(last + 1))) {
+		return at.In(h.loc), true
+	}
+	return time.Time{}, false
 }
 
-// next walks from t through stretches of constant UTC offset. Within one,
-// the wall clock runs evenly with real time, so a question about instants
-// becomes one about civil times: find, among the civil times the stretch
-// shows, the first that is open (or closed), and map it back with the
-// stretch's offset. Wall times a spring-forward skips are never shown, and
-// those a fall-back repeats are shown by two stretches, which is exactly
-// the wall-clock rule above.
-func (h *Hours) next(t time.Time, first func(from, to time.Time) (time.Time, bool)) (time.Time, bool) {
-	limit := t.Add(searchHorizon)
-	for at := t; at.Before(limit); {
+// openingAfter returns the first opening, in 370 local days from t, that
+// closes after t.
+func (h *Hours) openingAfter(t time.Time) (open, closing time.Time, ok bool) {
+	first := h.civilDay(t)
+	for open, closing := range h.openings(first, first+searchDays) {
+		if closing.After(t) {
+			return open, closing, true
+		}
+	}
+	return time.Time{}, time.Time{}, false
+}
+
+// civilDay returns the local date of t as a civil day number. No opening
+// of an earlier date can still be under way at t: each ends by the time the
+// clock first reaches the next date, which it has at t.
+func (h *Hours) civilDay(t time.Time) int64 {
+	_, offset := t.In(h.loc).Zone()
+	return dayOf(t.Add(time.Duration(offset) * time.Second).UTC())
+}
+
+// openings yields the instants each opening of the days first to last
+// starts and ends, in order. They never overlap, as reach never runs
+// backwards; an interval lying wholly in a spring-forward gap is skipped.
+func (h *Hours) openings(first, last int64) iter.Seq2[time.Time, time.Time] {
+	return func(yield func(open, closing time.Time) bool) {
+		for day := first; day <= last; day++ {
+			midnight := dayStart(day)
+			for _, s := range h.spansOn(day) {
+				open := h.reach(midnight.Add(time.Duration(s.open) * time.Minute))
+				closing := h.reach(midnight.Add(time.Duration(s.close) * time.Minute))
+				if open.Before(closing) && !yield(open, closing) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// reach returns the first instant at which the schedule's wall clock reads
+// civil or later. That is the instant itself on an ordinary day; the end
+// of the gap for a time a spring-forward skips; and the first of the two
+// for a time a fall-back repeats.
+//
+// It walks stretches of constant UTC offset: within one the wall clock runs
+// evenly with real time, so the first stretch whose wall times reach civil
+// holds the answer.
+func (h *Hours) reach(civil time.Time) time.Time {
+	// No instant a day or more before civil (as if it were UTC) can read
+	// civil on any wall: UTC offsets stay within ±14 hours.
+	at := civil.Add(-24 * time.Hour)
+	for {
 		local := at.In(h.loc)
 		_, offset := local.Zone()
-		_, end := local.ZoneBounds()
-		if end.IsZero() || end.After(limit) {
-			end = limit
-		}
 		shift := time.Duration(offset) * time.Second
-		if civil, ok := first(at.Add(shift).UTC(), end.Add(shift).UTC()); ok {
-			return civil.Add(-shift).In(h.loc), true
+		_, end := local.ZoneBounds()
+		if !end.IsZero() && !end.After(at) {
+			// On the last day of a leap year under a zone's TZ footer rule,
+			// ZoneBounds can answer an end at or before the instant asked
+			// about (golang/go#81583). The clock does not change there:
+			// step an hour and ask again.
+			end = at.Add(time.Hour)
+		}
+		if end.IsZero() || end.Add(shift).After(civil) {
+			if at.Add(shift).Before(civil) {
+				return civil.Add(-shift).In(h.loc)
+			}
+			return local // civil falls in a gap, which ends at this stretch's start
 		}
 		at = end
 	}
-	return time.Time{}, false
-}
-
-// firstOpen returns the first civil time in [from, to) that is open.
-func (h *Hours) firstOpen(from, to time.Time) (time.Time, bool) {
-	for day := dayOf(from); dayStart(day).Before(to); day++ {
-		midnight := dayStart(day)
-		for _, s := range h.spansOn(day) {
-			open := midnight.Add(time.Duration(s.open) * time.Minute)
-			closing := midnight.Add(time.Duration(s.close) * time.Minute)
-			if !closing.After(from) {
-				continue
-			}
-			if !open.Before(to) {
-				return time.Time{}, false
-			}
-			if open.Before(from) {
-				return from, true
-			}
-			return open, true
-		}
-	}
-	return time.Time{}, false
-}
-
-// firstClosed returns the first civil time in [from, to) that is closed,
-// following spans that touch end to end, also across midnight.
-func (h *Hours) firstClosed(from, to time.Time) (time.Time, bool) {
-	at := from
-	for day := dayOf(from); dayStart(day).Before(to); day++ {
-		midnight := dayStart(day)
-		for _, s := range h.spansOn(day) {
-			open := midnight.Add(time.Duration(s.open) * time.Minute)
-			closing := midnight.Add(time.Duration(s.close) * time.Minute)
-			if !closing.After(at) {
-				continue
-			}
-			if open.After(at) {
-				break // closed from at until this span opens
-			}
-			at = closing
-		}
-		if at.Before(dayStart(day + 1)) {
-			if at.Before(to) {
-				return at, true
-			}
-			return time.Time{}, false
-		}
-	}
-	return time.Time{}, false
 }
