@@ -39,6 +39,7 @@ func newRootCommand(in io.Reader, out, errOut io.Writer) *cobra.Command {
 		newTokenCommand(s),
 		newBotCommand(s),
 		newDemoCommand(s),
+		newBenchCommand(s),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",

@@ -149,7 +149,11 @@ func (s *Service) checkMentions(ctx context.Context, tx *sql.Tx, convID string, 
 }
 
 func (s *Service) byClientID(ctx context.Context, convID, senderID, clientID string) (Message, error) {
-	msgs, err := s.messagesWhere(ctx, `m.conversation_id = $1 AND m.sender_id = $2 AND m.client_id = $3`, convID, senderID, clientID)
+	// No ORDER BY: there is at most one row, and without one PostgreSQL
+	// takes the unique (conversation, sender, client id) index instead of
+	// walking the conversation by seq (seen on a fresh, unanalysed table).
+	msgs, err := s.loadMessages(ctx, s.db, `SELECT `+messageColumns+` FROM messages m
+		WHERE m.conversation_id = $1 AND m.sender_id = $2 AND m.client_id = $3`, convID, senderID, clientID)
 	if err != nil {
 		return Message{}, err
 	}
@@ -162,10 +166,11 @@ func (s *Service) byClientID(ctx context.Context, convID, senderID, clientID str
 // messagesWhere loads messages matching a condition on "m", ordered by
 // seq, with their reactions.
 func (s *Service) messagesWhere(ctx context.Context, where string, args ...any) ([]Message, error) {
-	return s.loadMessages(ctx, s.db, `SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.body, m.reply_to,
-		m.mentions, m.attachments, m.created_at, m.edited_at, m.deleted_at
-		FROM messages m WHERE `+where+` ORDER BY m.seq`, args...)
+	return s.loadMessages(ctx, s.db, `SELECT `+messageColumns+` FROM messages m WHERE `+where+` ORDER BY m.seq`, args...)
 }
+
+const messageColumns = `m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.body, m.reply_to,
+	m.mentions, m.attachments, m.created_at, m.edited_at, m.deleted_at`
 
 func (s *Service) loadMessages(ctx context.Context, q db.Querier, query string, args ...any) ([]Message, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
@@ -265,8 +270,7 @@ func (s *Service) Messages(ctx context.Context, userID, convID string, p Message
 	if before <= 0 {
 		before = 1 << 62
 	}
-	cols := `m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.body, m.reply_to,
-		m.mentions, m.attachments, m.created_at, m.edited_at, m.deleted_at`
+	cols := messageColumns
 	var (
 		msgs []Message
 		err  error
@@ -371,8 +375,7 @@ func (s *Service) ownMessage(ctx context.Context, tx *sql.Tx, userID, convID, me
 	if _, _, err := membership(ctx, tx, convID, userID); err != nil {
 		return Message{}, err
 	}
-	msgs, err := s.loadMessages(ctx, tx, `SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.body, m.reply_to,
-		m.mentions, m.attachments, m.created_at, m.edited_at, m.deleted_at
+	msgs, err := s.loadMessages(ctx, tx, `SELECT `+messageColumns+`
 		FROM messages m WHERE m.id = $1 AND m.conversation_id = $2`, messageID, convID)
 	if err != nil {
 		return Message{}, err

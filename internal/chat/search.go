@@ -64,8 +64,7 @@ func (s *Service) Search(ctx context.Context, userID string, q SearchQuery) ([]M
 	} else {
 		match, arg = `m.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH $2)`, ftsQuery(text)
 	}
-	msgs, err := s.loadMessages(ctx, s.db, `SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.body, m.reply_to,
-		m.mentions, m.attachments, m.created_at, m.edited_at, m.deleted_at
+	msgs, err := s.loadMessages(ctx, s.db, `SELECT `+messageColumns+`
 		FROM messages m JOIN members me ON me.conversation_id = m.conversation_id AND me.user_id = $1
 		WHERE `+match+` AND m.deleted_at IS NULL
 		  AND ($3 = '' OR m.conversation_id = $3)

@@ -259,6 +259,8 @@ func (g *Gateway) replyError(c *conn, id string, err error) {
 		ef.Code, ef.Detail = "not-found", "no such conversation"
 	case errors.Is(err, chat.ErrForbidden):
 		ef.Code, ef.Detail = "forbidden", "not allowed"
+	case errors.Is(err, context.DeadlineExceeded):
+		ef.Code, ef.Detail = "timeout", "the server is overloaded and gave up on this frame; retry it (a send is safe to retry with the same client_id)"
 	default:
 		g.log.Error("frame failed", "user", c.userID, "err", err)
 		ef.Code, ef.Detail = "internal", "something went wrong on our side"
