@@ -72,6 +72,13 @@ export class App {
   #storage;
   /** @type {MessengerSession | null} */
   #messenger = null;
+  /**
+   * True while a sign-out is under way: the server then closes the live
+   * connection for the ended session, which must not read as "your
+   * session ended".
+   * @type {boolean}
+   */
+  #signingOut = false;
   /** @type {Config | null} */
   #config = null;
   /** @type {User | null} */
@@ -225,7 +232,9 @@ export class App {
       i18n: this.#i18n,
       user,
       storage: this.#storage,
-      sessionEnded: () => this.#signedOut('auth.sessionEnded'),
+      sessionEnded: () => {
+        if (!this.#signingOut) this.#signedOut('auth.sessionEnded');
+      },
       navigate: (path) => this.navigate(path),
     });
     void this.#messenger.start();
@@ -241,17 +250,20 @@ export class App {
   }
 
   async #signOut() {
+    this.#signingOut = true;
     try {
       await this.#api.logout();
     } catch (error) {
       // Signed out already is as good as signing out now; anything else
       // (no connection) leaves the person signed in.
       if (!(error instanceof ApiError && error.status === 401)) {
+        this.#signingOut = false;
         window.alert(describeError(error, this.#i18n));
         return;
       }
     }
     this.#signedOut('auth.signedOut');
+    this.#signingOut = false;
   }
 
   /**
