@@ -272,7 +272,8 @@ export class App {
    */
   #intercept(error) {
     if (error instanceof ApiError && error.status === 401 && this.#user) {
-      this.#signedOut('auth.sessionEnded');
+      // During our own sign-out a 401 is the expected end, not news.
+      if (!this.#signingOut) this.#signedOut('auth.sessionEnded');
       return true;
     }
     return false;
