@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -23,6 +24,7 @@ func TestWHIPAndWHEPRefuseWhatTheyCannotServe(t *testing.T) {
 			bo.do("POST", path, `{"sdp":"v=0"}`).problem(t, 415, "unsupported-media-type")
 			bo.header = sdp
 			bo.do("POST", path, "this is not a session description").problem(t, 400, "bad-sdp")
+			bo.do("POST", path, strings.Repeat("a=x\r\n", 8<<10)).problem(t, 413, "too-large")
 			bo.header = nil
 			bo.do("DELETE", path+"/0123456789abcdef01234567", nil).problem(t, 404, "not-found")
 		}

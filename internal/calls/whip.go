@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -41,8 +42,12 @@ func readSDP(w http.ResponseWriter, r *http.Request) (string, error) {
 			"Unsupported media type", "send the offer as application/sdp")
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxSDP))
-	if err != nil {
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
 		return "", httpx.TooLarge(MaxSDP)
+	case err != nil:
+		return "", httpx.BadRequest("the offer could not be read")
 	}
 	return string(body), nil
 }
