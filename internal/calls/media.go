@@ -34,6 +34,7 @@ type Media struct {
 	programs map[string]program         // whip|whep/session → participant
 	empty    map[string]time.Time       // call → when its last device left
 	relay    *relay                     // nil on a single node
+	homes    map[string]string          // call → its node (calls never move)
 }
 
 // program is a WHIP or WHEP session.
@@ -55,7 +56,7 @@ type device struct {
 // NewMedia binds the service to a media server.
 func NewMedia(svc *Service, s *sfu.SFU) *Media {
 	m := &Media{svc: svc, sfu: s, parts: map[string]*device{}, byCon: map[string]map[string]bool{},
-		programs: map[string]program{}, empty: map[string]time.Time{}}
+		programs: map[string]program{}, empty: map[string]time.Time{}, homes: map[string]string{}}
 	svc.media = m
 	return m
 }
@@ -184,8 +185,8 @@ func (m *Media) connect(ctx context.Context, peer realtime.Peer, pid, callID str
 		return nil, Problem(ErrEnded)
 	}
 	// A call's media lives on the node that started it.
-	var home string
-	if err := m.svc.db.QueryRowContext(ctx, `SELECT node FROM calls WHERE id = $1`, callID).Scan(&home); err != nil {
+	home, err := m.homeOf(ctx, callID)
+	if err != nil {
 		return nil, err
 	}
 	if home != m.svc.cfg.Node {

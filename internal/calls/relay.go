@@ -96,14 +96,30 @@ func (r *relay) close() {
 }
 
 // homeOf returns the node a call's media lives on.
+// A call never moves, so its node is looked up once: every signaling frame
+// and drawing asks, and must not cost a query.
 func (m *Media) homeOf(ctx context.Context, callID string) (string, error) {
-	var home string
+	m.mu.Lock()
+	home, ok := m.homes[callID]
+	m.mu.Unlock()
+	if ok {
+		return home, nil
+	}
 	err := m.svc.db.QueryRowContext(ctx, `SELECT node FROM calls WHERE id = $1`, callID).Scan(&home)
 	if err != nil {
 		return "", Problem(ErrNotFound)
 	}
+	m.mu.Lock()
+	if len(m.homes) >= maxRememberedHomes { // forget old calls wholesale
+		m.homes = map[string]string{}
+	}
+	m.homes[callID] = home
+	m.mu.Unlock()
 	return home, nil
 }
+
+// maxRememberedHomes bounds the memory of calls' nodes.
+const maxRememberedHomes = 10000
 
 // forward sends a device's frame to the call's node and waits for its
 // answer.

@@ -105,8 +105,8 @@ func (m *Media) session(r *http.Request) (Call, *auth.Principal, *sfu.Room, erro
 	if c.State == Ended {
 		return Call{}, nil, nil, Problem(ErrEnded)
 	}
-	var home string
-	if err := m.svc.db.QueryRowContext(r.Context(), `SELECT node FROM calls WHERE id = $1`, c.ID).Scan(&home); err != nil {
+	home, err := m.homeOf(r.Context(), c.ID)
+	if err != nil {
 		return Call{}, nil, nil, err
 	}
 	if home != m.svc.cfg.Node {
