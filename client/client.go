@@ -296,10 +296,12 @@ type Call struct {
 	ID             string `json:"id"`
 	ConversationID string `json:"conversation_id"`
 	Kind           string `json:"kind"`
+	OneWay         bool   `json:"one_way"`
 	State          string `json:"state"`
 	EndReason      string `json:"end_reason"`
 	Members        []struct {
 		UserID string `json:"user_id"`
+		Role   string `json:"role"`
 		State  string `json:"state"`
 	} `json:"members"`
 }
@@ -307,8 +309,18 @@ type Call struct {
 // StartCall rings the other members of a conversation; kind is "voice"
 // or "video".
 func (c *Client) StartCall(ctx context.Context, convID, kind string) (Call, error) {
+	return c.startCall(ctx, convID, map[string]string{"kind": kind})
+}
+
+// StartHelpCall starts a one-way help call in which the caller has role
+// ("helper" or "customer") and everyone else the other one.
+func (c *Client) StartHelpCall(ctx context.Context, convID, role string) (Call, error) {
+	return c.startCall(ctx, convID, map[string]string{"kind": "help", "role": role})
+}
+
+func (c *Client) startCall(ctx context.Context, convID string, body map[string]string) (Call, error) {
 	var call Call
-	_, err := c.do(ctx, "POST", "/api/v1/conversations/"+url.PathEscape(convID)+"/calls", nil, map[string]string{"kind": kind}, &call)
+	_, err := c.do(ctx, "POST", "/api/v1/conversations/"+url.PathEscape(convID)+"/calls", nil, body, &call)
 	return call, err
 }
 

@@ -23,6 +23,7 @@ import (
 
 type callMember struct {
 	UserID   string     `json:"user_id"`
+	Role     string     `json:"role"`
 	State    string     `json:"state"`
 	JoinedAt *time.Time `json:"joined_at"`
 }
@@ -31,6 +32,7 @@ type call struct {
 	ID             string       `json:"id"`
 	ConversationID string       `json:"conversation_id"`
 	Kind           string       `json:"kind"`
+	OneWay         bool         `json:"one_way"`
 	State          string       `json:"state"`
 	StartedBy      string       `json:"started_by"`
 	CreatedAt      time.Time    `json:"created_at"`
@@ -45,6 +47,16 @@ func (c call) member(userID string) string {
 	for _, m := range c.Members {
 		if m.UserID == userID {
 			return m.State
+		}
+	}
+	return ""
+}
+
+// role returns userID's role in a one-way call.
+func (c call) role(userID string) string {
+	for _, m := range c.Members {
+		if m.UserID == userID {
+			return m.Role
 		}
 	}
 	return ""
@@ -188,6 +200,9 @@ func TestDirectCallIsAnsweredThenCompletedWithItsDuration(t *testing.T) {
 		// Bad input, with nothing written.
 		for _, bad := range []map[string]any{{"kind": "audio"}, {"kind": ""}, {}} {
 			wantFields(t, ana.do("POST", convPath(conv.ID, "calls"), bad).problem(t, 422, "validation"), "kind")
+		}
+		for _, bad := range []map[string]any{{"kind": "help", "role": "boss"}, {"kind": "video", "role": "helper"}, {"kind": "voice", "role": "customer"}} {
+			wantFields(t, ana.do("POST", convPath(conv.ID, "calls"), bad).problem(t, 422, "validation"), "role")
 		}
 		ana.do("POST", convPath(conv.ID, "calls"), `{"kind": "voice", "video": true}`).problem(t, 400, "bad-request")
 		ana.do("POST", convPath(conv.ID, "calls"), `{"kind": 1}`).problem(t, 400, "bad-request")
@@ -490,7 +505,7 @@ func TestContractCatchesCallMistakes(t *testing.T) {
 	}
 	at := `"` + when + `"`
 	mkCall := func(state, answered, ended, reason string, members ...string) string {
-		s := `{"id":"` + id + `","conversation_id":"` + id + `","kind":"video","state":"` + state + `","started_by":"` + id +
+		s := `{"id":"` + id + `","conversation_id":"` + id + `","kind":"video","one_way":false,"state":"` + state + `","started_by":"` + id +
 			`","created_at":"` + when + `","answered_at":` + answered + `,"ended_at":` + ended
 		if reason != "" {
 			s += `,"end_reason":"` + reason + `"`
@@ -519,6 +534,8 @@ func TestContractCatchesCallMistakes(t *testing.T) {
 		{"completed", "GET", callPathID, 200, "application/json", completed},
 		{"missed", "GET", callPathID, 200, "application/json", missed},
 		{"started", "POST", startPath, 201, "application/json", ringing},
+		{"help", "GET", callPathID, 200, "application/json", strings.Replace(strings.Replace(active, `"video","one_way":false`, `"help","one_way":true`, 1),
+			`"state":"joined"`, `"role":"helper","state":"joined"`, 1)},
 		{"call-active", "POST", startPath, 409, "application/problem+json", active409(`,"errors":[{"field":"call_id","detail":"` + id + `"}]`)},
 		{"call.started", "GET", eventsPath, 200, "application/json", events(`"type":"call.started","call":{"id":"` + id + `","kind":"voice"}`)},
 		{"call.ended", "GET", eventsPath, 200, "application/json", events(`"type":"call.ended","call":{"id":"` + id + `","kind":"voice","reason":"completed","duration":67}`)},
@@ -538,6 +555,8 @@ func TestContractCatchesCallMistakes(t *testing.T) {
 		{"unknown member state", "GET", callPathID, 200, "application/json", mkCall("active", at, "null", "", member("busy", "null"))},
 		{"no members", "GET", callPathID, 200, "application/json", mkCall("ringing", "null", "null", "")},
 		{"unknown kind", "GET", callPathID, 200, "application/json", strings.Replace(ringing, `"video"`, `"audio"`, 1)},
+		{"unknown role", "GET", callPathID, 200, "application/json", strings.Replace(ringing, `"state":"ringing","joined_at"`, `"role":"boss","state":"ringing","joined_at"`, 1)},
+		{"one_way missing", "GET", callPathID, 200, "application/json", strings.Replace(ringing, `"one_way":false,`, "", 1)},
 		{"extra field", "GET", callPathID, 200, "application/json", strings.Replace(ringing, `"kind"`, `"node":"a","kind"`, 1)},
 		{"answered_at missing", "GET", callPathID, 200, "application/json", strings.Replace(ringing, `"answered_at":null,`, "", 1)},
 		{"started but active", "POST", startPath, 201, "application/json", active},
@@ -801,4 +820,44 @@ func TestARefusedConnectDoesNotJoinTheCall(t *testing.T) {
 			t.Errorf("bo was refused and ana left, yet the call is %s: %+v", got.State, got.Members)
 		}
 	}, func(c *app.Config) { c.RTC.MaxParticipants = 1 })
+}
+
+func TestAHelpCallGivesEachMemberARole(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		ana, anaU := e.signup("ana@example.com", "Ana")
+		bo, boU := e.signup("bo@example.com", "Bo")
+		conv := ana.direct(t, boU.ID, http.StatusCreated)
+
+		// Without a role the starter helps.
+		var c call
+		ana.do("POST", convPath(conv.ID, "calls"), map[string]any{"kind": "help"}).want(t, http.StatusCreated).decode(t, &c)
+		if c.Kind != "help" || !c.OneWay {
+			t.Fatalf("a help call: %+v", c)
+		}
+		for user, role := range map[string]string{anaU.ID: "helper", boU.ID: "customer"} {
+			if got := c.role(user); got != role {
+				t.Fatalf("%s has role %q, want %q", user, got, role)
+			}
+		}
+		bo.callAction(t, c.ID, "join")
+		ended := ana.callAction(t, c.ID, "end")
+		if ended.State != "ended" || ended.Kind != "help" {
+			t.Fatalf("after the end: %+v", ended)
+		}
+		if h := bo.callHistory(t, conv.ID); len(h) != 2 || h[1].Call.Kind != "help" {
+			t.Fatalf("the history shows %+v", h)
+		}
+
+		// Asking for help: the other person helps.
+		bo.do("POST", convPath(conv.ID, "calls"), map[string]any{"kind": "help", "role": "customer"}).want(t, http.StatusCreated).decode(t, &c)
+		if c.role(boU.ID) != "customer" || c.role(anaU.ID) != "helper" {
+			t.Fatalf("roles when asking for help: %+v", c.Members)
+		}
+		// An ordinary call has no roles.
+		bo.callAction(t, c.ID, "end")
+		v := ana.startCall(t, conv.ID, "video")
+		if v.OneWay || v.role(anaU.ID) != "" || v.role(boU.ID) != "" {
+			t.Fatalf("a video call: %+v", v)
+		}
+	})
 }

@@ -39,6 +39,14 @@ var Migrations = db.Migrations{Component: "calls", FS: func() fs.FS {
 const (
 	Voice = "voice"
 	Video = "video"
+	// Help is a one-way video call: the helper shows a camera, the
+	// customer only a microphone and, if they choose, a screen the helper
+	// draws on. (A one-way voice call is kind voice with roles.)
+	Help = "help"
+
+	// Roles in a one-way call.
+	Helper   = "helper"
+	Customer = "customer"
 
 	Ringing = "ringing"
 	Active  = "active"
@@ -56,6 +64,7 @@ type Call struct {
 	ID             string       `json:"id"`
 	ConversationID string       `json:"conversation_id"`
 	Kind           string       `json:"kind"`
+	OneWay         bool         `json:"one_way"` // roles decide who may send a camera
 	State          string       `json:"state"`
 	StartedBy      string       `json:"started_by"`
 	CreatedAt      time.Time    `json:"created_at"`
@@ -68,7 +77,8 @@ type Call struct {
 // CallMember is one person's part in a call.
 type CallMember struct {
 	UserID   string     `json:"user_id"`
-	State    string     `json:"state"` // ringing, joined, left, declined, missed
+	Role     string     `json:"role,omitempty"` // helper or customer, in one-way calls
+	State    string     `json:"state"`          // ringing, joined, left, declined, missed
 	JoinedAt *time.Time `json:"joined_at"`
 }
 
@@ -147,10 +157,55 @@ func isMember(ctx context.Context, q db.Querier, convID, userID string) (bool, e
 
 // Start rings every other member of a conversation. A conversation has at
 // most one call at a time: starting another answers ActiveError with it.
-func (s *Service) Start(ctx context.Context, userID, convID, kind string) (Call, error) {
+// In a help call the starter takes role (helper by default) and everyone
+// else the other role.
+func (s *Service) Start(ctx context.Context, userID, convID, kind, role string) (Call, error) {
+	var v httpx.Validator
+	v.Check(kind == Voice || kind == Video || kind == Help, "kind", "must be voice, video or help")
+	if kind == Help {
+		if role == "" {
+			role = Helper
+		}
+		v.Check(role == Helper || role == Customer, "role", "must be helper or customer")
+	} else {
+		v.Check(role == "", "role", "only a help call has roles")
+	}
+	if err := v.Err(); err != nil {
+		return Call{}, err
+	}
+	if kind != Help {
+		return s.start(ctx, userID, convID, kind, nil)
+	}
+	other := Customer
+	if role == Customer {
+		other = Helper
+	}
+	return s.start(ctx, userID, convID, Video, func(member string) string {
+		if member == userID {
+			return role
+		}
+		return other
+	})
+}
+
+// StartHelp starts a one-way call (kind voice or video) in which helperID
+// helps every other member of the conversation: the help desk's call once
+// an agent accepts a request.
+func (s *Service) StartHelp(ctx context.Context, helperID, convID, kind string) (Call, error) {
 	if kind != Voice && kind != Video {
 		return Call{}, httpx.Invalid(httpx.FieldError{Field: "kind", Detail: "must be voice or video"})
 	}
+	return s.start(ctx, helperID, convID, kind, func(member string) string {
+		if member == helperID {
+			return Helper
+		}
+		return Customer
+	})
+}
+
+// start opens a call; roleOf is nil for an ordinary call and gives each
+// member's role in a one-way one.
+func (s *Service) start(ctx context.Context, userID, convID, kind string, roleOf func(string) string) (Call, error) {
 	members, err := s.chat.MemberIDs(ctx, convID)
 	if err != nil {
 		return Call{}, err
@@ -163,6 +218,10 @@ func (s *Service) Start(ctx context.Context, userID, convID, kind string) (Call,
 		return Call{}, ErrNotFound
 	}
 	id := uuid.Must(uuid.NewV7()).String()
+	summaryKind := kind
+	if roleOf != nil && kind == Video {
+		summaryKind = Help
+	}
 	var events []chat.Event
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var live string
@@ -173,24 +232,27 @@ func (s *Service) Start(ctx context.Context, userID, convID, kind string) (Call,
 			return err
 		}
 		now := s.now()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO calls (id, conversation_id, kind, state, started_by, node, created_at)
-			VALUES ($1, $2, $3, 'ringing', $4, $5, $6)`, id, convID, kind, userID, s.cfg.Node, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO calls (id, conversation_id, kind, one_way, state, started_by, node, created_at)
+			VALUES ($1, $2, $3, $4, 'ringing', $5, $6, $7)`, id, convID, kind, roleOf != nil, userID, s.cfg.Node, now); err != nil {
 			if db.IsUniqueViolation(err) {
 				return ErrCallActive
 			}
 			return err
 		}
 		for _, m := range members {
-			state, joined := "ringing", any(nil)
+			state, joined, role := "ringing", any(nil), ""
 			if m == userID {
 				state, joined = "joined", now
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO call_members (call_id, user_id, state, joined_at) VALUES ($1, $2, $3, $4)`,
-				id, m, state, joined); err != nil {
+			if roleOf != nil {
+				role = roleOf(m)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO call_members (call_id, user_id, state, joined_at, role) VALUES ($1, $2, $3, $4, $5)`,
+				id, m, state, joined, role); err != nil {
 				return err
 			}
 		}
-		ev, err := s.chat.RecordCallEvent(ctx, tx, convID, userID, chat.EventCallStarted, chat.CallSummary{ID: id, Kind: kind}, now)
+		ev, err := s.chat.RecordCallEvent(ctx, tx, convID, userID, chat.EventCallStarted, chat.CallSummary{ID: id, Kind: summaryKind}, now)
 		events = append(events, ev)
 		return err
 	})
@@ -206,6 +268,17 @@ func (s *Service) Start(ctx context.Context, userID, convID, kind string) (Call,
 	}
 	s.chat.Announce(ctx, events...)
 	return s.Get(ctx, userID, id)
+}
+
+// Role is a member's role in a one-way call ("" in an ordinary one, or
+// for someone who is not a member of it).
+func (c Call) Role(userID string) string {
+	for _, m := range c.Members {
+		if m.UserID == userID {
+			return m.Role
+		}
+	}
+	return ""
 }
 
 // Get returns a call to one of its conversation's members.
@@ -229,13 +302,16 @@ func (s *Service) load(ctx context.Context, q db.Querier, callID string) (Call, 
 		c                 Call
 		answered, endedAt sql.NullTime
 	)
-	err := q.QueryRowContext(ctx, `SELECT id, conversation_id, kind, state, started_by, created_at, answered_at, ended_at, end_reason
-		FROM calls WHERE id = $1`, callID).Scan(&c.ID, &c.ConversationID, &c.Kind, &c.State, &c.StartedBy, &c.CreatedAt, &answered, &endedAt, &c.EndReason)
+	err := q.QueryRowContext(ctx, `SELECT id, conversation_id, kind, one_way, state, started_by, created_at, answered_at, ended_at, end_reason
+		FROM calls WHERE id = $1`, callID).Scan(&c.ID, &c.ConversationID, &c.Kind, &c.OneWay, &c.State, &c.StartedBy, &c.CreatedAt, &answered, &endedAt, &c.EndReason)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Call{}, ErrNotFound
 	}
 	if err != nil {
 		return Call{}, err
+	}
+	if c.OneWay && c.Kind == Video {
+		c.Kind = Help
 	}
 	if answered.Valid {
 		c.AnsweredAt = &answered.Time
@@ -243,7 +319,7 @@ func (s *Service) load(ctx context.Context, q db.Querier, callID string) (Call, 
 	if endedAt.Valid {
 		c.EndedAt = &endedAt.Time
 	}
-	rows, err := q.QueryContext(ctx, `SELECT user_id, state, joined_at FROM call_members WHERE call_id = $1 ORDER BY user_id`, callID)
+	rows, err := q.QueryContext(ctx, `SELECT user_id, role, state, joined_at FROM call_members WHERE call_id = $1 ORDER BY user_id`, callID)
 	if err != nil {
 		return Call{}, err
 	}
@@ -254,7 +330,7 @@ func (s *Service) load(ctx context.Context, q db.Querier, callID string) (Call, 
 			m      CallMember
 			joined sql.NullTime
 		)
-		if err := rows.Scan(&m.UserID, &m.State, &joined); err != nil {
+		if err := rows.Scan(&m.UserID, &m.Role, &m.State, &joined); err != nil {
 			return Call{}, err
 		}
 		if joined.Valid {
@@ -329,8 +405,12 @@ func (s *Service) Join(ctx context.Context, userID, callID string) (Call, error)
 			return nil, err
 		}
 		if n, _ := res.RowsAffected(); n == 0 { // a member who joined the conversation after the call began
-			if _, err := tx.ExecContext(ctx, `INSERT INTO call_members (call_id, user_id, state, joined_at) VALUES ($1, $2, 'joined', $3)`,
-				callID, userID, now); err != nil {
+			role := ""
+			if c.OneWay {
+				role = Customer // a helper is added by who runs the help (the desk's transfer)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO call_members (call_id, user_id, state, joined_at, role) VALUES ($1, $2, 'joined', $3, $4)`,
+				callID, userID, now, role); err != nil {
 				return nil, err
 			}
 		}

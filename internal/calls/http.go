@@ -58,11 +58,12 @@ func (h *HTTP) start(w http.ResponseWriter, r *http.Request) error {
 	}
 	var in struct {
 		Kind string `json:"kind"`
+		Role string `json:"role"`
 	}
 	if err := httpx.DecodeJSON(w, r, h.MaxBody, &in); err != nil {
 		return err
 	}
-	c, err := h.svc.Start(r.Context(), p.User.ID, r.PathValue("id"), in.Kind)
+	c, err := h.svc.Start(r.Context(), p.User.ID, r.PathValue("id"), in.Kind, in.Role)
 	if err != nil {
 		return Problem(err)
 	}

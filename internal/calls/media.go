@@ -83,11 +83,23 @@ type rtcFrame struct {
 // MaxSDP bounds a session description.
 const MaxSDP = 32 << 10
 
-// permissions follow from the call's kind: in a voice call nobody sends
-// a camera.
-func permissions(kind string) sfu.Permissions {
+// permissions follow from the call and the person's role in it: in a voice
+// call nobody sends a camera; in a one-way call the customer sends a
+// microphone and a screen, never a camera, and only the helper draws.
+func permissions(c Call, userID string) sfu.Permissions {
+	video := c.Kind == Video || c.Kind == Help
+	if c.OneWay {
+		if c.Role(userID) == Helper {
+			p := sfu.Permissions{Publish: []sfu.Source{sfu.Microphone}, Subscribe: true, Annotate: true}
+			if video {
+				p.Publish = append(p.Publish, sfu.Camera)
+			}
+			return p
+		}
+		return sfu.Permissions{Publish: []sfu.Source{sfu.Microphone, sfu.Screen, sfu.ScreenAudio}, Subscribe: true}
+	}
 	p := sfu.Permissions{Publish: []sfu.Source{sfu.Microphone, sfu.Screen, sfu.ScreenAudio}, Subscribe: true, Annotate: true}
-	if kind == Video {
+	if video {
 		p.Publish = append(p.Publish, sfu.Camera)
 	}
 	return p
@@ -197,7 +209,7 @@ func (m *Media) connect(ctx context.Context, peer realtime.Peer, pid, callID str
 	if err != nil {
 		return nil, mediaProblem(err)
 	}
-	perms := permissions(c.Kind)
+	perms := permissions(c, peer.UserID())
 	p, err := room.Join(pid, perms, func(s sfu.Signal) {
 		data, _ := json.Marshal(struct {
 			V      int        `json:"v"`

@@ -644,3 +644,68 @@ func TestWHIPPublishAndWHEPPlayback(t *testing.T) {
 		t.Fatalf("ending it twice: %d", res.StatusCode)
 	}
 }
+
+func TestAHelpCallIsOneWay(t *testing.T) {
+	url := startServer(t)
+	ctx := context.Background()
+	customer, helper := newDevice(t, url, "Customer"), newDevice(t, url, "Helper")
+	conv, _ := customer.c.OpenDirect(ctx, helper.user.ID)
+	// The customer asks for help; the other person is the helper.
+	call, err := customer.c.StartHelpCall(ctx, conv.ID, "customer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if call.Kind != "help" || !call.OneWay {
+		t.Fatalf("a help call: %+v", call)
+	}
+	for _, m := range call.Members {
+		want := map[string]string{customer.user.ID: "customer", helper.user.ID: "helper"}[m.UserID]
+		if m.Role != want {
+			t.Fatalf("member %s has role %q, want %q", m.UserID, m.Role, want)
+		}
+	}
+	customer.callID, helper.callID = call.ID, call.ID
+	perms := map[*device]sfu.Permissions{}
+	for _, d := range []*device{customer, helper} {
+		raw, err := d.rtc("connect", nil)
+		if err != nil {
+			t.Fatalf("%s connect: %v", d.user.Name, err)
+		}
+		var ack struct {
+			ParticipantID string          `json:"participant_id"`
+			Permissions   sfu.Permissions `json:"permissions"`
+		}
+		_ = json.Unmarshal(raw, &ack)
+		perms[d] = ack.Permissions
+	}
+	if p := perms[customer]; p.May(sfu.Camera) || !p.May(sfu.Screen) || !p.May(sfu.Microphone) || p.Annotate {
+		t.Fatalf("the customer's permissions: %+v", p)
+	}
+	if p := perms[helper]; !p.May(sfu.Camera) || p.May(sfu.Screen) || !p.Annotate {
+		t.Fatalf("the helper's permissions: %+v", p)
+	}
+
+	// The server, not the page, keeps the customer's camera off.
+	var fe *client.FrameError
+	if err := customer.publish(sfu.Microphone, sfu.Camera); !errors.As(err, &fe) || fe.Code != "forbidden-source" {
+		t.Fatalf("a customer's camera: %v, want forbidden-source", err)
+	}
+	customer.pub.Close()
+	if err := customer.publish(sfu.Microphone, sfu.Screen); err != nil {
+		t.Fatal(err)
+	}
+	if err := helper.publish(sfu.Microphone, sfu.Camera); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the helper to receive the customer's screen and voice", func() bool {
+		return helper.count(":screen") > 20 && helper.count(":microphone") > 20
+	})
+	eventually(t, "the customer to see the helper", func() bool { return customer.count(":camera") > 20 })
+	if n := helper.count(":camera"); n != 0 {
+		t.Fatalf("the helper received %d packets of a customer camera", n)
+	}
+	// Only the helper draws.
+	if _, err := customer.rtc("annotate", map[string]any{"annotation": map[string]any{"target": "x", "op": "clear"}}); !errors.As(err, &fe) || fe.Code != "forbidden" {
+		t.Fatalf("a customer drawing: %v, want forbidden", err)
+	}
+}

@@ -126,7 +126,7 @@ func (m *Media) whip(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	perms := permissions(c.Kind)
+	perms := permissions(c, p.User.ID)
 	sources, err := whipSources(offer, perms)
 	if err != nil {
 		return err
