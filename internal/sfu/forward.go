@@ -3,20 +3,27 @@ package sfu
 import (
 	"errors"
 	"io"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
-// forwardedTrack carries one published track to every subscriber.
+// forwardedTrack carries one published track to every subscriber. A plain
+// track is one RTP stream written once into a shared local track; a
+// simulcast track is up to three layers, and each subscriber has its own
+// downTrack fed from one of them.
 type forwardedTrack struct {
-	id     string
-	owner  *Participant
-	source Source
-	remote *webrtc.TrackRemote
-	local  *webrtc.TrackLocalStaticRTP
+	id       string
+	owner    *Participant
+	source   Source
+	remote   *webrtc.TrackRemote // the first stream that arrived
+	receiver *webrtc.RTPReceiver
+	local    *webrtc.TrackLocalStaticRTP // nil for simulcast
 
 	paused  atomic.Bool
 	lastPLI atomic.Int64 // unix nanoseconds of the last keyframe request passed on
@@ -24,19 +31,41 @@ type forwardedTrack struct {
 	levelID    uint8        // the audio level extension's id, 0 when absent
 	loudness   atomic.Int64 // 0..127 of the last speech heard
 	lastSpeech atomic.Int64 // unix nanoseconds
+
+	bytes   atomic.Int64 // received since the last rate sample (plain tracks)
+	bitrate atomic.Int64 // bits per second, smoothed
+
+	// Simulcast only.
+	simulcast bool
+	mime      string
+	clockRate uint32
+	ranks     map[string]int // rid → rank, from the offer
+	layerMu   sync.Mutex
+	layers    [maxLayers]atomic.Pointer[layer] // by rank
+	live      atomic.Int32                     // layers still being read
+	downs     atomic.Pointer[[]*downTrack]     // copy on write, read per packet
 }
 
 // pliInterval throttles keyframe requests passed to a publisher: many
 // subscribers losing a frame at once must not flood it.
 const pliInterval = 500 * time.Millisecond
 
-func newForwardedTrack(owner *Participant, src Source, remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) (*forwardedTrack, error) {
+func newForwardedTrack(owner *Participant, src Source, remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver, rids []string) (*forwardedTrack, error) {
 	id := trackID(owner.id, src)
-	local, err := webrtc.NewTrackLocalStaticRTP(remote.Codec().RTPCodecCapability, id, owner.id)
+	codec := remote.Codec()
+	t := &forwardedTrack{id: id, owner: owner, source: src, remote: remote, receiver: receiver,
+		mime: codec.MimeType, clockRate: codec.ClockRate}
+	if remote.RID() != "" {
+		t.simulcast = true
+		t.ranks = rankRIDs(rids)
+		t.downs.Store(&[]*downTrack{})
+		return t, nil
+	}
+	local, err := webrtc.NewTrackLocalStaticRTP(codec.RTPCodecCapability, id, owner.id)
 	if err != nil {
 		return nil, err
 	}
-	t := &forwardedTrack{id: id, owner: owner, source: src, remote: remote, local: local}
+	t.local = local
 	if remote.Kind() == webrtc.RTPCodecTypeAudio {
 		t.levelID = audioLevelID(receiver)
 	}
@@ -44,7 +73,8 @@ func newForwardedTrack(owner *Participant, src Source, remote *webrtc.TrackRemot
 }
 
 func (t *forwardedTrack) info() TrackInfo {
-	return TrackInfo{ID: t.id, ParticipantID: t.owner.id, Source: t.source, Kind: t.remote.Kind().String(), Paused: t.paused.Load()}
+	return TrackInfo{ID: t.id, ParticipantID: t.owner.id, Source: t.source, Kind: t.remote.Kind().String(),
+		Paused: t.paused.Load(), Simulcast: t.simulcast}
 }
 
 // forward copies RTP from the publisher to the subscribers until the
@@ -57,6 +87,7 @@ func (t *forwardedTrack) forward() {
 		if err != nil {
 			return
 		}
+		t.bytes.Add(int64(n))
 		if t.paused.Load() {
 			continue
 		}
@@ -67,9 +98,122 @@ func (t *forwardedTrack) forward() {
 	}
 }
 
+// addLayer attaches a simulcast layer; it reports false for a rid the
+// offer did not announce or one already there.
+func (t *forwardedTrack) addLayer(remote *webrtc.TrackRemote) (*layer, bool) {
+	rank, ok := t.ranks[remote.RID()]
+	if !ok || rank >= maxLayers {
+		return nil, false
+	}
+	l := &layer{rid: remote.RID(), rank: rank, remote: remote, ssrc: uint32(remote.SSRC())}
+	l.lastPacket.Store(time.Now().UnixNano())
+	t.layerMu.Lock()
+	defer t.layerMu.Unlock()
+	if t.layers[rank].Load() != nil {
+		return nil, false
+	}
+	t.layers[rank].Store(l)
+	t.live.Add(1)
+	return l, true
+}
+
+// forwardLayer reads one simulcast layer and hands each packet to the
+// subscribers; each takes it only if it is on (or switching to) this
+// layer. It reports whether this was the track's last live layer.
+func (t *forwardedTrack) forwardLayer(l *layer) (last bool) {
+	defer func() {
+		t.layers[l.rank].CompareAndSwap(l, nil)
+		last = t.live.Add(-1) == 0
+	}()
+	buf := make([]byte, 1500)
+	var pkt rtp.Packet
+	for {
+		n, _, err := l.remote.Read(buf)
+		if err != nil {
+			return
+		}
+		now := time.Now().UnixNano()
+		l.bytes.Add(int64(n))
+		l.lastPacket.Store(now)
+		if t.paused.Load() || pkt.Unmarshal(buf[:n]) != nil {
+			continue
+		}
+		key, w, h := keyframeStart(t.mime, pkt.Payload)
+		if key && w > 0 {
+			l.width.Store(int32(w))
+			l.height.Store(int32(h))
+		}
+		for _, d := range *t.downs.Load() {
+			d.write(l, &pkt, key, now)
+		}
+	}
+}
+
+func (t *forwardedTrack) addDown(d *downTrack) {
+	t.layerMu.Lock()
+	defer t.layerMu.Unlock()
+	downs := append(slices.Clone(*t.downs.Load()), d)
+	t.downs.Store(&downs)
+}
+
+func (t *forwardedTrack) removeDown(d *downTrack) {
+	t.layerMu.Lock()
+	defer t.layerMu.Unlock()
+	downs := slices.DeleteFunc(slices.Clone(*t.downs.Load()), func(x *downTrack) bool { return x == d })
+	t.downs.Store(&downs)
+}
+
+// layerAt returns the layer of a rank, nil when absent.
+func (t *forwardedTrack) layerAt(rank int) *layer {
+	if rank < 0 || rank >= maxLayers {
+		return nil
+	}
+	return t.layers[rank].Load()
+}
+
+// available lists the layers receiving packets now, smallest first.
+func (t *forwardedTrack) available(now time.Time) []*layer {
+	var out []*layer
+	for i := range t.layers {
+		if l := t.layers[i].Load(); l != nil && now.UnixNano()-l.lastPacket.Load() < int64(layerIdle) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// requestKeyframe asks the publisher for a keyframe of a plain track, or
+// of one layer of a simulcast track, at most once per pliInterval.
+func (t *forwardedTrack) requestKeyframe(l *layer) {
+	last, ssrc := &t.lastPLI, uint32(t.remote.SSRC())
+	if l != nil {
+		last, ssrc = &l.lastPLI, l.ssrc
+	}
+	now := time.Now().UnixNano()
+	prev := last.Load()
+	if now-prev >= int64(pliInterval) && last.CompareAndSwap(prev, now) {
+		t.owner.requestKeyframe(ssrc)
+	}
+}
+
+// requestAllKeyframes asks for a keyframe of every stream of the track
+// (after a pause, say), bypassing the throttle.
+func (t *forwardedTrack) requestAllKeyframes() {
+	if !t.simulcast {
+		t.owner.requestKeyframe(uint32(t.remote.SSRC()))
+		return
+	}
+	for i := range t.layers {
+		if l := t.layers[i].Load(); l != nil {
+			t.owner.requestKeyframe(l.ssrc)
+		}
+	}
+}
+
 // readFeedback reads a subscriber's RTCP for this track and passes
-// keyframe requests on to the publisher, throttled.
-func (t *forwardedTrack) readFeedback(sender *webrtc.RTPSender) {
+// keyframe requests on to the publisher, throttled: for a simulcast track,
+// for the layer that subscriber gets (or is switching to).
+func (t *forwardedTrack) readFeedback(sender *webrtc.RTPSender, d *downTrack) {
 	for {
 		pkts, _, err := sender.ReadRTCP()
 		if err != nil {
@@ -78,12 +222,39 @@ func (t *forwardedTrack) readFeedback(sender *webrtc.RTPSender) {
 		for _, pkt := range pkts {
 			switch pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				now := time.Now().UnixNano()
-				last := t.lastPLI.Load()
-				if now-last >= int64(pliInterval) && t.lastPLI.CompareAndSwap(last, now) {
-					t.owner.requestKeyframe(uint32(t.remote.SSRC()))
+				if d == nil {
+					t.requestKeyframe(nil)
+					continue
+				}
+				rank := d.current.Load()
+				if target := d.target.Load(); target != rank {
+					rank = target
+				}
+				if l := t.layerAt(int(rank)); l != nil {
+					t.requestKeyframe(l)
 				}
 			}
+		}
+	}
+}
+
+// sampleRates turns the byte counters into smoothed bitrates; called every
+// rateInterval by the room.
+func (t *forwardedTrack) sampleRates(elapsed time.Duration) {
+	sample := func(bytes, rate *atomic.Int64) {
+		bps := bytes.Swap(0) * 8 * int64(time.Second) / int64(elapsed)
+		if old := rate.Load(); old > 0 {
+			bps = (old + bps) / 2 // smooth over about a second
+		}
+		rate.Store(bps)
+	}
+	if !t.simulcast {
+		sample(&t.bytes, &t.bitrate)
+		return
+	}
+	for i := range t.layers {
+		if l := t.layers[i].Load(); l != nil {
+			sample(&l.bytes, &l.bitrate)
 		}
 	}
 }

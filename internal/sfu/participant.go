@@ -3,10 +3,13 @@ package sfu
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/rtcp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -30,19 +33,31 @@ type Participant struct {
 	mu          sync.Mutex
 	pub         *webrtc.PeerConnection
 	sub         *webrtc.PeerConnection
-	sources     map[string]Source // publish transceiver mid → source
+	sources     map[string]Source   // publish transceiver mid → source
+	rids        map[string][]string // publish mid → simulcast rids, as offered
 	published   map[Source]*forwardedTrack
 	senders     map[string]*webrtc.RTPSender // forwarded track id → sender on sub
+	subscribed  map[string]*forwardedTrack   // forwarded track id → track
+	downs       map[string]*downTrack        // simulcast track id → this subscriber's copy
+	prefs       map[string]preference        // track id → the size it is shown at
 	negotiating bool
 	renegotiate bool
 	iceRestart  bool // the next subscribe offer restarts ICE
+
+	// What the subscribe connection can carry: pion's GCC estimate from
+	// TWCC feedback, or (tests) an injected figure.
+	estimator        cc.BandwidthEstimator
+	estimateOverride atomic.Int64
+	alloc            allocState
 }
 
 func newParticipant(r *Room, id string, perms Permissions, signal func(Signal)) *Participant {
 	p := &Participant{
 		room: r, id: id, perms: perms, sigFn: signal,
 		sigWake: make(chan struct{}, 1), done: make(chan struct{}),
-		sources: map[string]Source{}, published: map[Source]*forwardedTrack{}, senders: map[string]*webrtc.RTPSender{},
+		sources: map[string]Source{}, rids: map[string][]string{}, published: map[Source]*forwardedTrack{},
+		senders: map[string]*webrtc.RTPSender{}, subscribed: map[string]*forwardedTrack{},
+		downs: map[string]*downTrack{}, prefs: map[string]preference{},
 	}
 	go p.signalLoop()
 	return p
@@ -96,12 +111,15 @@ func (p *Participant) signalLoop() {
 // carries; an offer that sends anything not declared, not allowed, of the
 // wrong kind, or too many tracks is refused whole and changes nothing.
 func (p *Participant) Publish(offer string, sources map[string]Source) (string, error) {
-	if err := p.checkOffer(offer, sources); err != nil {
+	rids, err := p.checkOffer(offer, sources)
+	if err != nil {
 		return "", err
 	}
 	p.mu.Lock()
 	if p.pub == nil {
-		pc, err := p.room.sfu.api.NewPeerConnection(webrtc.Configuration{})
+		// What the SFU sends a publisher is RTCP only: its estimator
+		// has nothing to estimate.
+		pc, _, err := p.room.sfu.newPeerConnection()
 		if err != nil {
 			p.mu.Unlock()
 			return "", err
@@ -112,6 +130,9 @@ func (p *Participant) Publish(offer string, sources map[string]Source) (string, 
 	}
 	for mid, src := range sources {
 		p.sources[mid] = src
+	}
+	for mid, r := range rids {
+		p.rids[mid] = r
 	}
 	pc := p.pub
 	p.mu.Unlock()
@@ -129,12 +150,15 @@ func (p *Participant) Publish(offer string, sources map[string]Source) (string, 
 	return pc.LocalDescription().SDP, nil
 }
 
-// checkOffer enforces the permissions on what an offer would send.
-func (p *Participant) checkOffer(offer string, sources map[string]Source) error {
+// checkOffer enforces the permissions on what an offer would send, and
+// returns the simulcast rids of each video section that has them. A
+// simulcast section is one track, whatever its number of layers.
+func (p *Participant) checkOffer(offer string, sources map[string]Source) (map[string][]string, error) {
 	var sd sdp.SessionDescription
 	if err := sd.UnmarshalString(offer); err != nil {
-		return fmt.Errorf("%w: %v", ErrBadSDP, err)
+		return nil, fmt.Errorf("%w: %v", ErrBadSDP, err)
 	}
+	rids := map[string][]string{}
 	sending := 0
 	for _, m := range sd.MediaDescriptions {
 		kind := m.MediaName.Media
@@ -146,25 +170,69 @@ func (p *Participant) checkOffer(offer string, sources map[string]Source) error 
 		}
 		mid, ok := m.Attribute("mid")
 		if !ok {
-			return fmt.Errorf("%w: a media section has no mid", ErrBadSDP)
+			return nil, fmt.Errorf("%w: a media section has no mid", ErrBadSDP)
+		}
+		if layers := simulcastRIDs(m); len(layers) > 0 {
+			if kind != "video" {
+				return nil, fmt.Errorf("%w: simulcast is for video only", ErrBadSDP)
+			}
+			if len(layers) > maxLayers {
+				return nil, fmt.Errorf("%w: at most %d simulcast layers per track", ErrTooManyTracks, maxLayers)
+			}
+			rids[mid] = layers
 		}
 		sending++
 		src, declared := sources[mid]
 		if !declared {
-			return fmt.Errorf("%w: media %q is not declared (say whether it is microphone, camera, screen or screen_audio)", ErrForbiddenSource, mid)
+			return nil, fmt.Errorf("%w: media %q is not declared (say whether it is microphone, camera, screen or screen_audio)", ErrForbiddenSource, mid)
 		}
 		want, known := src.Kind()
 		if !known || want.String() != kind {
-			return fmt.Errorf("%w: %s cannot be %s", ErrForbiddenSource, src, kind)
+			return nil, fmt.Errorf("%w: %s cannot be %s", ErrForbiddenSource, src, kind)
 		}
 		if !p.perms.May(src) {
-			return fmt.Errorf("%w: you may not publish %s here", ErrForbiddenSource, src)
+			return nil, fmt.Errorf("%w: you may not publish %s here", ErrForbiddenSource, src)
 		}
 	}
 	if sending > p.room.sfu.cfg.MaxTracks {
-		return fmt.Errorf("%w: at most %d", ErrTooManyTracks, p.room.sfu.cfg.MaxTracks)
+		return nil, fmt.Errorf("%w: at most %d", ErrTooManyTracks, p.room.sfu.cfg.MaxTracks)
 	}
-	return nil
+	return rids, nil
+}
+
+// simulcastRIDs lists the rids a media section sends, in the order of its
+// a=simulcast:send line (RFC 8853; "~" marks a paused one, "," separates
+// alternatives), or of its a=rid lines when there is no such line.
+func simulcastRIDs(m *sdp.MediaDescription) []string {
+	var out []string
+	add := func(rid string) {
+		rid = strings.TrimPrefix(rid, "~")
+		if rid != "" && !slices.Contains(out, rid) {
+			out = append(out, rid)
+		}
+	}
+	for _, a := range m.Attributes {
+		if a.Key != "simulcast" {
+			continue
+		}
+		fields := strings.Fields(a.Value)
+		for i := 0; i+1 < len(fields); i += 2 {
+			if fields[i] == "send" {
+				for _, alt := range strings.FieldsFunc(fields[i+1], func(r rune) bool { return r == ';' || r == ',' }) {
+					add(alt)
+				}
+			}
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	for _, a := range m.Attributes {
+		if f := strings.Fields(a.Value); a.Key == "rid" && len(f) >= 2 && f[1] == "send" {
+			add(f[0])
+		}
+	}
+	return out
 }
 
 func sends(m *sdp.MediaDescription) bool {
@@ -191,23 +259,43 @@ func setLocalAndGather(pc *webrtc.PeerConnection, desc webrtc.SessionDescription
 	return nil
 }
 
-// onTrack starts forwarding a newly received track.
+// onTrack starts forwarding a newly received track. A simulcast track
+// fires once per layer: the first layer makes the track, the others join it.
 func (p *Participant) onTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 	p.mu.Lock()
 	var src Source
+	var rids []string
 	for _, tr := range p.pub.GetTransceivers() {
 		if tr.Receiver() == receiver {
-			src = p.sources[tr.Mid()]
+			src, rids = p.sources[tr.Mid()], p.rids[tr.Mid()]
 		}
 	}
-	if src == "" || !p.perms.May(src) || p.published[src] != nil {
+	if src == "" || !p.perms.May(src) {
 		p.mu.Unlock()
 		// Never forwarded: read and drop, so the connection's buffers
 		// do not fill.
 		go drain(remote)
 		return
 	}
-	t, err := newForwardedTrack(p, src, remote, receiver)
+	if t := p.published[src]; t != nil {
+		p.mu.Unlock()
+		if t.simulcast && t.receiver == receiver && remote.RID() != "" {
+			if l, ok := t.addLayer(remote); ok {
+				go p.forwardLayer(t, l)
+				return
+			}
+		}
+		go drain(remote)
+		return
+	}
+	t, err := newForwardedTrack(p, src, remote, receiver, rids)
+	var first *layer
+	if err == nil && t.simulcast {
+		var ok bool
+		if first, ok = t.addLayer(remote); !ok {
+			err = fmt.Errorf("rid %q was not offered", remote.RID())
+		}
+	}
 	if err != nil {
 		p.mu.Unlock()
 		p.room.sfu.log.Warn("forward track", "participant", p.id, "err", err)
@@ -217,15 +305,31 @@ func (p *Participant) onTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPRe
 	p.published[src] = t
 	p.mu.Unlock()
 	p.room.addTrack(t)
+	if first != nil {
+		go p.forwardLayer(t, first)
+		return
+	}
 	go func() {
 		t.forward()
-		p.mu.Lock()
-		if p.published[src] == t {
-			delete(p.published, src)
-		}
-		p.mu.Unlock()
-		p.room.removeTrack(t)
+		p.unpublish(t)
 	}()
+}
+
+// forwardLayer forwards one simulcast layer; the last layer to end ends
+// the track.
+func (p *Participant) forwardLayer(t *forwardedTrack, l *layer) {
+	if t.forwardLayer(l) {
+		p.unpublish(t)
+	}
+}
+
+func (p *Participant) unpublish(t *forwardedTrack) {
+	p.mu.Lock()
+	if p.published[t.source] == t {
+		delete(p.published, t.source)
+	}
+	p.mu.Unlock()
+	p.room.removeTrack(t)
 }
 
 func drain(remote *webrtc.TrackRemote) {
@@ -248,11 +352,11 @@ func (p *Participant) requestKeyframe(ssrc uint32) {
 }
 
 func (p *Participant) openSubscriber() error {
-	pc, err := p.room.sfu.api.NewPeerConnection(webrtc.Configuration{})
+	pc, est, err := p.room.sfu.newPeerConnection()
 	if err != nil {
 		return err
 	}
-	p.sub = pc
+	p.sub, p.estimator = pc, est
 	p.watch(pc, "subscribe")
 	return nil
 }
@@ -274,22 +378,43 @@ func (p *Participant) watch(pc *webrtc.PeerConnection, name string) {
 }
 
 // subscribe adds a track to the subscribe connection; the caller holds the
-// room's lock and renegotiates afterwards.
+// room's lock and renegotiates afterwards. A simulcast track gets a local
+// track of its own for this subscriber, starting on the smallest layer
+// until the allocator has chosen.
 func (p *Participant) subscribe(t *forwardedTrack) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.sub == nil || p.senders[t.id] != nil {
 		return
 	}
-	sender, err := p.sub.AddTrack(t.local)
+	local, d := t.local, (*downTrack)(nil)
+	if t.simulcast {
+		var err error
+		if local, err = webrtc.NewTrackLocalStaticRTP(t.remote.Codec().RTPCodecCapability, t.id, t.owner.id); err != nil {
+			p.room.sfu.log.Warn("subscribe", "participant", p.id, "track", t.id, "err", err)
+			return
+		}
+		d = newDownTrack(t, p, local)
+	}
+	sender, err := p.sub.AddTrack(local)
 	if err != nil {
 		p.room.sfu.log.Warn("subscribe", "participant", p.id, "track", t.id, "err", err)
 		return
 	}
 	p.senders[t.id] = sender
-	go t.readFeedback(sender)
-	// A new viewer needs a keyframe to start decoding.
-	go t.owner.requestKeyframe(uint32(t.remote.SSRC()))
+	p.subscribed[t.id] = t
+	go t.readFeedback(sender, d)
+	if d == nil {
+		// A new viewer needs a keyframe to start decoding.
+		go t.owner.requestKeyframe(uint32(t.remote.SSRC()))
+		return
+	}
+	p.downs[t.id] = d
+	if avail := t.available(time.Now()); len(avail) > 0 {
+		d.target.Store(int32(avail[0].rank))
+		go t.owner.requestKeyframe(avail[0].ssrc)
+	}
+	t.addDown(d)
 }
 
 // unsubscribe removes a track; it reports whether anything changed.
@@ -301,6 +426,11 @@ func (p *Participant) unsubscribe(t *forwardedTrack) bool {
 		return false
 	}
 	delete(p.senders, t.id)
+	delete(p.subscribed, t.id)
+	if d := p.downs[t.id]; d != nil {
+		t.removeDown(d)
+		delete(p.downs, t.id)
+	}
 	_ = p.sub.RemoveTrack(sender)
 	return true
 }
@@ -411,7 +541,7 @@ func (p *Participant) SetPaused(src Source, paused bool) error {
 		return nil
 	}
 	if !paused {
-		p.requestKeyframe(uint32(t.remote.SSRC()))
+		t.requestAllKeyframes()
 	}
 	p.room.mu.Lock()
 	p.room.announceTracksLocked()

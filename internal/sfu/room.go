@@ -18,6 +18,8 @@ type Signal struct {
 	Candidate *webrtc.ICECandidateInit `json:"candidate,omitempty"`
 	Tracks    []TrackInfo              `json:"tracks,omitempty"`
 	Speakers  []Speaker                `json:"speakers,omitempty"` // type "speakers": who is talking, loudest first
+	TrackID   string                   `json:"track_id,omitempty"` // type "layer": the simulcast track
+	Layer     *LayerInfo               `json:"layer,omitempty"`    // type "layer": the layer now received
 }
 
 // TrackInfo describes a track someone publishes in the room. Its ID is the
@@ -29,6 +31,9 @@ type TrackInfo struct {
 	Source        Source `json:"source"`
 	Kind          string `json:"kind"`
 	Paused        bool   `json:"paused"`
+	// Simulcast tracks come in several sizes: say the size shown with
+	// SetTrackPreference so the SFU sends no more than needed.
+	Simulcast bool `json:"simulcast,omitempty"`
 }
 
 // Room is one call's media.
@@ -46,6 +51,7 @@ type Room struct {
 func newRoom(s *SFU, id string) *Room {
 	r := &Room{sfu: s, id: id, participants: map[string]*Participant{}, tracks: map[string]*forwardedTrack{}, changed: make(chan struct{})}
 	go r.watchSpeakers(300 * time.Millisecond)
+	go r.watchLayers()
 	return r
 }
 

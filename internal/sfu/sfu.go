@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -122,6 +124,10 @@ type SFU struct {
 	turn      *turnServer
 	closeMuxs func()
 
+	// estimators holds each PeerConnection's bandwidth estimator by the
+	// connection's id, from its creation until the participant takes it.
+	estimators sync.Map // string → cc.BandwidthEstimator
+
 	mu     sync.Mutex
 	rooms  map[string]*Room
 	closed bool
@@ -183,6 +189,13 @@ func New(cfg Config, log *slog.Logger) (*SFU, error) {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
+	if err := s.registerCongestionControl(me, ir); err != nil {
+		s.Close()
+		return nil, err
+	}
+	// The defaults include NACK both ways, RTCP reports, TWCC feedback to
+	// publishers, and the mid, rid and repaired-rid header extensions that
+	// let a simulcast publisher's layers arrive as separate tracks.
 	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
 		s.Close()
 		return nil, err
@@ -195,6 +208,53 @@ func New(cfg Config, log *slog.Logger) (*SFU, error) {
 		}
 	}
 	return s, nil
+}
+
+// Bandwidth estimation bounds: a new subscriber's estimate starts at
+// bweInitial and GCC keeps it between bweMin and bweMax.
+const (
+	bweInitial = 1_000_000
+	bweMin     = 50_000
+	bweMax     = 20_000_000
+)
+
+// registerCongestionControl gives every connection a sender-side bandwidth
+// estimator (Google Congestion Control over TWCC feedback), so the SFU
+// knows how much each subscriber can receive and picks simulcast layers to
+// match. It is registered before the defaults so that it sees packets after
+// the NACK responder, as pion asks. The pacer is a no-op: the estimate only
+// chooses layers, it must never delay or queue forwarded packets.
+func (s *SFU) registerCongestionControl(me *webrtc.MediaEngine, ir *interceptor.Registry) error {
+	f, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		return gcc.NewSendSideBWE(
+			gcc.SendSideBWEInitialBitrate(bweInitial),
+			gcc.SendSideBWEMinBitrate(bweMin),
+			gcc.SendSideBWEMaxBitrate(bweMax),
+			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
+		)
+	})
+	if err != nil {
+		return err
+	}
+	f.OnNewPeerConnection(func(id string, e cc.BandwidthEstimator) { s.estimators.Store(id, e) })
+	ir.Add(f)
+	// Sequence numbers for TWCC on what the SFU sends; subscribers answer
+	// with feedback that the estimator reads.
+	return webrtc.ConfigureTWCCHeaderExtensionSender(me, ir)
+}
+
+// newPeerConnection opens a connection and returns it with its bandwidth
+// estimator (nil if pion made none).
+func (s *SFU) newPeerConnection() (*webrtc.PeerConnection, cc.BandwidthEstimator, error) {
+	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, nil, err
+	}
+	e, ok := s.estimators.LoadAndDelete(pc.ID())
+	if !ok {
+		return pc, nil, nil
+	}
+	return pc, e.(cc.BandwidthEstimator), nil
 }
 
 // UDPAddr is the media UDP port's address.

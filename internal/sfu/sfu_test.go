@@ -68,11 +68,24 @@ type peer struct {
 	received map[string]*atomic.Int64 // track id → packets
 	tracks   []TrackInfo
 	speakers [][]Speaker
+	layers   []Signal // "layer" signals
+
+	// With record set, every packet's numbers are kept (simulcast tests).
+	record   atomic.Bool
+	recorded map[string][]recvPacket
+}
+
+// recvPacket is what a subscriber saw of one packet.
+type recvPacket struct {
+	seq      uint16
+	ts       uint32
+	layer    byte // the last payload byte: the test publisher's layer rank
+	keyframe bool // the first packet of a VP8 keyframe
 }
 
 func join(t testing.TB, r *Room, id string, perms Permissions) *peer {
 	t.Helper()
-	c := &peer{t: t, api: clientAPI(t), stop: make(chan struct{}), received: map[string]*atomic.Int64{}}
+	c := &peer{t: t, api: clientAPI(t), stop: make(chan struct{}), received: map[string]*atomic.Int64{}, recorded: map[string][]recvPacket{}}
 	if perms.Subscribe {
 		sub, err := c.api.NewPeerConnection(webrtc.Configuration{})
 		if err != nil {
@@ -86,10 +99,14 @@ func join(t testing.TB, r *Room, id string, perms Permissions) *peer {
 			c.mu.Unlock()
 			buf := make([]byte, 1500)
 			for {
-				if _, _, err := tr.Read(buf); err != nil {
+				size, _, err := tr.Read(buf)
+				if err != nil {
 					return
 				}
 				n.Add(1)
+				if c.record.Load() {
+					c.keep(tr.ID(), buf[:size])
+				}
 			}
 		})
 	}
@@ -133,6 +150,10 @@ func (c *peer) onSignal(s Signal) {
 	case "speakers":
 		c.mu.Lock()
 		c.speakers = append(c.speakers, s.Speakers)
+		c.mu.Unlock()
+	case "layer":
+		c.mu.Lock()
+		c.layers = append(c.layers, s)
 		c.mu.Unlock()
 	}
 	// Candidates are already in the gathered descriptions.

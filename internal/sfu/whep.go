@@ -29,11 +29,11 @@ func (r *Room) Watch(id, offer string) (*Participant, string, error) {
 		return nil, "", ErrRoomFull
 	}
 	p := newParticipant(r, id, Permissions{}, nil)
-	pc, err := r.sfu.api.NewPeerConnection(webrtc.Configuration{})
+	pc, est, err := r.sfu.newPeerConnection()
 	if err != nil {
 		return nil, "", err
 	}
-	p.sub = pc
+	p.sub, p.estimator = pc, est
 	p.watch(pc, "subscribe")
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		_ = pc.Close()
