@@ -132,20 +132,37 @@ func (t *forwardedTrack) forwardLayer(l *layer) (last bool) {
 		if err != nil {
 			return
 		}
-		now := time.Now().UnixNano()
-		l.bytes.Add(int64(n))
-		l.lastPacket.Store(now)
-		if t.paused.Load() || pkt.Unmarshal(buf[:n]) != nil {
-			continue
-		}
-		key, w, h := keyframeStart(t.mime, pkt.Payload)
-		if key && w > 0 {
-			l.width.Store(int32(w))
-			l.height.Store(int32(h))
-		}
-		for _, d := range *t.downs.Load() {
-			d.write(l, &pkt, key, now)
-		}
+		t.forwardPacket(l, &pkt, buf[:n])
+	}
+}
+
+// forwardPacket passes one packet of a simulcast layer to the subscribers
+// on that layer. pkt is scratch space, reused from packet to packet.
+func (t *forwardedTrack) forwardPacket(l *layer, pkt *rtp.Packet, raw []byte) {
+	now := time.Now().UnixNano()
+	l.bytes.Add(int64(len(raw)))
+	l.lastPacket.Store(now)
+	if t.paused.Load() || pkt.Unmarshal(raw) != nil {
+		return
+	}
+	key, w, h := keyframeStart(t.mime, pkt.Payload)
+	if key && w > 0 {
+		l.width.Store(int32(w))
+		l.height.Store(int32(h))
+	}
+	for _, d := range *t.downs.Load() {
+		d.write(l, pkt, key, now)
+	}
+}
+
+// resync makes every subscriber wait for a keyframe and renumber from
+// there, as at a layer switch: after a pause the stream goes on without a
+// gap the size of the pause.
+func (t *forwardedTrack) resync() {
+	for _, d := range *t.downs.Load() {
+		d.mu.Lock()
+		d.current.Store(-1)
+		d.mu.Unlock()
 	}
 }
 

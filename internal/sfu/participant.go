@@ -541,6 +541,9 @@ func (p *Participant) SetPaused(src Source, paused bool) error {
 		return nil
 	}
 	if !paused {
+		if t.simulcast {
+			t.resync()
+		}
 		t.requestAllKeyframes()
 	}
 	p.room.mu.Lock()

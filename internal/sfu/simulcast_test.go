@@ -433,3 +433,89 @@ func TestKeyframeDetection(t *testing.T) {
 		}
 	}
 }
+
+func TestAPausedSimulcastScreenResumesWithoutAGap(t *testing.T) {
+	s := newTestSFU(t)
+	r, _ := s.Room("pause-simulcast")
+	customer := join(t, r, "customer", Permissions{Publish: []Source{Microphone, Screen}, Subscribe: true})
+	agent := join(t, r, "agent", Permissions{Subscribe: true})
+	agent.record.Store(true)
+	agent.p.estimateOverride.Store(100_000_000)
+	customer.publishSimulcast(Screen)
+	const id = "customer:screen"
+	eventually(t, "the screen's top layer", func() bool { return agent.onLayer(id, 2, 30) })
+	if err := customer.p.SetPaused(Screen, true); err != nil {
+		t.Fatal(err)
+	}
+	at := agent.count(id)
+	// Nothing is forwarded while paused; the estimate (unchanged) is a
+	// clock: let two allocation rounds pass.
+	deadline := time.Now().Add(2 * rateInterval)
+	eventually(t, "two allocation rounds", func() bool { return time.Now().After(deadline) })
+	if extra := agent.count(id) - at; extra > 5 {
+		t.Fatalf("%d packets forwarded while paused", extra)
+	}
+	if err := customer.p.SetPaused(Screen, false); err != nil {
+		t.Fatal(err)
+	}
+	flowing(t, agent, agent.count(id)+100, id)
+	checkContinuous(t, agent, id)
+}
+
+func TestAWHEPViewerGetsOneLayer(t *testing.T) {
+	s := newTestSFU(t)
+	r, _ := s.Room("whep-simulcast")
+	pub := join(t, r, "pub", everything)
+	pub.publishSimulcast(Camera)
+	eventually(t, "the simulcast track", func() bool { return len(r.Tracks()) == 1 })
+
+	viewer := &peer{t: t, api: clientAPI(t), stop: make(chan struct{}), received: map[string]*atomic.Int64{}, recorded: map[string][]recvPacket{}}
+	viewer.record.Store(true)
+	pc, err := viewer.api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewer.sub = pc
+	t.Cleanup(viewer.close)
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		n := &atomic.Int64{}
+		viewer.mu.Lock()
+		viewer.received[tr.ID()] = n
+		viewer.mu.Unlock()
+		buf := make([]byte, 1500)
+		for {
+			size, _, err := tr.Read(buf)
+			if err != nil {
+				return
+			}
+			n.Add(1)
+			viewer.keep(tr.ID(), buf[:size])
+		}
+	})
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		t.Fatal(err)
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := setLocalAndGather(pc, offer); err != nil {
+		t.Fatal(err)
+	}
+	p, answer, err := r.Watch("viewer", pc.LocalDescription().SDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewer.p = p
+	t.Cleanup(p.Leave)
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		t.Fatal(err)
+	}
+	p.estimateOverride.Store(100_000_000)
+	flowing(t, viewer, 150, "pub:camera")
+	if got := viewer.receivedTracks(); len(got) != 1 {
+		t.Fatalf("the viewer receives %v", got)
+	}
+	checkContinuous(t, viewer, "pub:camera")
+	eventually(t, "the viewer to reach the top layer", func() bool { return viewer.onLayer("pub:camera", 2, 30) })
+}
