@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
@@ -28,6 +29,7 @@ import (
 	"github.com/parley-chat/parley/internal/calls"
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/db"
+	"github.com/parley-chat/parley/internal/desk"
 	"github.com/parley-chat/parley/internal/httpx"
 	"github.com/parley-chat/parley/internal/realtime"
 	"github.com/parley-chat/parley/internal/sfu"
@@ -146,7 +148,7 @@ func (c Config) validate() ([]netip.Prefix, error) {
 
 // Migrations lists every component's schema, in dependency order.
 func Migrations() []db.Migrations {
-	return []db.Migrations{auth.Migrations, chat.Migrations, calls.Migrations}
+	return []db.Migrations{auth.Migrations, chat.Migrations, calls.Migrations, desk.Migrations}
 }
 
 // App is a running Parley node.
@@ -159,6 +161,7 @@ type App struct {
 	Bus      bus.Bus
 	Gateway  *realtime.Gateway
 	Calls    *calls.Service
+	Desk     *desk.Service
 	SFU      *sfu.SFU
 	blobs    *blob.Dir
 	router   *httpx.Router
@@ -237,6 +240,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	callsHTTP := calls.NewHTTP(a.Calls)
 	callsHTTP.MaxBody = cfg.MaxBodyBytes
+	a.Desk = desk.NewService(d, a.Auth, a.Chat, a.Calls, a.Bus, desk.Config{Subject: realtime.DeskSubject, Now: cfg.Now, Log: log})
+	deskHTTP := desk.NewHTTP(a.Desk)
+	deskHTTP.MaxBody = cfg.MaxBodyBytes
+	auth.AllowGuests(desk.GuestRoutes...)
 
 	rt := httpx.NewRouter(log, a.registry)
 	a.router = rt
@@ -244,6 +251,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	chatHTTP.Routes(rt)
 	callsHTTP.Routes(rt)
 	callsHTTP.WHIPRoutes(rt, media)
+	deskHTTP.Routes(rt)
 	var trusted []string
 	if cfg.PublicURL != "" {
 		trusted = append(trusted, cfg.PublicURL)
@@ -266,9 +274,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	rt.HandleHTTP("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
 	rt.HandleHTTP("/", web.Handler())
 
-	// Cookies are ambient credentials, so a cookie-authenticated request
-	// that changes something must come from our own origin. Bearer tokens
-	// are not sent by browsers on their own, so they skip the check.
+	// Cookies are ambient credentials, so a request carrying the session
+	// cookie that changes something must come from our own origin. Bearer
+	// tokens are not sent by browsers on their own, and a request with no
+	// credential at all (the help widget opening a request) has nothing to
+	// forge, so those skip the check.
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, log, httpx.Forbidden("cross-origin request refused: the Origin does not match this site"))
@@ -282,7 +292,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	var h http.Handler = authHTTP.Identify(rt)
 	h = http.HandlerFunc(func(next http.Handler) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
-			if r.Header.Get("Authorization") == "" {
+			if _, err := r.Cookie(auth.CookieName); err == nil && r.Header.Get("Authorization") == "" {
 				csrf.Handler(next).ServeHTTP(w, r)
 				return
 			}
@@ -292,6 +302,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if cfg.RateLimit > 0 {
 		h = httpx.NewRateLimiter(cfg.RateLimit, cfg.RateBurst, time.Now).Middleware(h)
 	}
+	h = cors(h)
 	h = securityHeaders(cfg.TLSCert != "" || authHTTP.AlwaysSecure, h)
 	h = rt.Recover(h)
 	h = rt.Observe(h)
@@ -363,6 +374,42 @@ func securityHeaders(https bool, next http.Handler) http.Handler {
 	})
 }
 
+// cors lets pages of other sites use the API without credentials — the
+// help widget on a shop's page opening a request, then acting with its
+// guest token — and load the widget's script modules. It never allows
+// credentials, so a browser sends no cookie along and exposes no
+// cookie-authenticated answer to another site; which sites may open help
+// requests is each queue's allowlist, checked by the desk.
+func cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		h := w.Header()
+		switch {
+		case origin == "" || sameHost(origin, r.Host):
+		case strings.HasPrefix(r.URL.Path, "/api/v1/"):
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Add("Vary", "Origin")
+			h.Set("Access-Control-Expose-Headers", "X-Request-Id, Retry-After, Location")
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE")
+				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-Id")
+				h.Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		case r.Method == http.MethodGet && (r.URL.Path == "/widget.js" || strings.HasPrefix(r.URL.Path, "/js/") || strings.HasSuffix(r.URL.Path, ".css")):
+			h.Set("Access-Control-Allow-Origin", "*")
+			h.Set("Cross-Origin-Resource-Policy", "cross-origin")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func sameHost(origin, host string) bool {
+	u, err := url.Parse(origin)
+	return err == nil && strings.EqualFold(u.Host, host)
+}
+
 // Run serves until ctx is cancelled, then stops taking connections and
 // gives in-flight requests up to ShutdownTimeout to finish. ready, when
 // not nil, receives the bound address once the listener is open.
@@ -400,6 +447,7 @@ func (a *App) Run(ctx context.Context, ready func(addr net.Addr)) error {
 	defer stopBG()
 	go a.housekeeping(bg)
 	go a.sweepCalls(bg)
+	go a.runDesk(bg)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -447,6 +495,41 @@ func (a *App) sweepCalls(ctx context.Context) {
 			if err := a.Calls.Sweep(ctx); err != nil && ctx.Err() == nil {
 				a.log.Warn("sweep calls", "err", err)
 			}
+		}
+	}
+}
+
+// runDesk runs the help desk's clock every second: offers that rang out
+// move on, wrap-ups end, callbacks join the line and waiting customers
+// hear their place. Webhooks go out on a loop of their own, so a slow
+// receiver never holds up routing.
+func (a *App) runDesk(ctx context.Context) {
+	hooks := &http.Client{Timeout: 10 * time.Second}
+	go every(ctx, time.Second, func() {
+		if err := a.Desk.DeliverWebhooks(ctx, hooks); err != nil && ctx.Err() == nil {
+			a.log.Warn("desk webhooks", "err", err)
+		}
+	})
+	every(ctx, time.Second, func() {
+		if err := a.Desk.Sweep(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("desk sweep", "err", err)
+		}
+		if err := a.Desk.PublishLine(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("desk line", "err", err)
+		}
+	})
+}
+
+// every runs fn each interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn()
 		}
 	}
 }

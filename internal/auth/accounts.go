@@ -55,7 +55,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, client ClientInfo)
 			return err
 		}
 		var users int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&users); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE NOT guest`).Scan(&users); err != nil {
 			return err
 		}
 		role := RoleMember
@@ -354,7 +354,7 @@ func (s *Service) SearchUsers(ctx context.Context, p *Principal, query string, a
 	query = strings.ToLower(strings.TrimSpace(query))
 	pattern := "%" + escapeLike(query) + "%"
 	rows, err := s.db.QueryContext(ctx, `SELECT id, name, role, email, lower(name) FROM users
-		WHERE (lower(name) LIKE $1 ESCAPE '\' OR email = $2)
+		WHERE NOT guest AND (lower(name) LIKE $1 ESCAPE '\' OR email = $2)
 		  AND (lower(name) > $3 OR (lower(name) = $3 AND id > $4))
 		ORDER BY lower(name), id LIMIT $5`, pattern, query, after.Name, after.ID, limit+1)
 	if err != nil {

@@ -78,6 +78,7 @@ type User struct {
 	Email     string    `json:"email"`
 	Name      string    `json:"name"`
 	Role      Role      `json:"role"`
+	Guest     bool      `json:"guest,omitempty"` // a help-desk customer without an account
 	CreatedAt time.Time `json:"created_at"`
 }
 

@@ -57,7 +57,15 @@ func (h *HTTP) Routes(rt *httpx.Router) {
 func (h *HTTP) Identify(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		if authz := r.Header.Get("Authorization"); authz != "" {
+		authz := r.Header.Get("Authorization")
+		if authz == "" {
+			// A browser's WebSocket cannot send headers: a page holding a
+			// token (the help widget's guest) offers it as a subprotocol.
+			if tok := WebSocketToken(r); tok != "" {
+				authz = "Bearer " + tok
+			}
+		}
+		if authz != "" {
 			scheme, secret, _ := strings.Cut(authz, " ")
 			if !strings.EqualFold(scheme, "Bearer") {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
@@ -89,12 +97,35 @@ func (h *HTTP) Identify(next http.Handler) http.Handler {
 	})
 }
 
+// WebSocketTokenProtocol prefixes a token offered as a WebSocket
+// subprotocol: new WebSocket(url, ["parley.v1", "parley.token." + token]).
+const WebSocketTokenProtocol = "parley.token."
+
+// WebSocketToken returns the token a WebSocket handshake offers as a
+// subprotocol, or "".
+func WebSocketToken(r *http.Request) string {
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		return ""
+	}
+	for _, line := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for _, p := range strings.Split(line, ",") {
+			if tok, ok := strings.CutPrefix(strings.TrimSpace(p), WebSocketTokenProtocol); ok {
+				return tok
+			}
+		}
+	}
+	return ""
+}
+
 // Need returns the caller when it holds one of roles (any role when none
 // are named; admins pass every check): 401 when anonymous, 403 otherwise.
 func Need(r *http.Request, roles ...Role) (*Principal, error) {
 	p := FromContext(r.Context())
 	if p == nil {
 		return nil, httpx.Unauthorized("sign in, or send an API token")
+	}
+	if p.User.Guest && !guestMay(r.Pattern) {
+		return nil, httpx.Forbidden("a guest may only use its own help conversations")
 	}
 	if len(roles) > 0 && !p.Is(roles...) {
 		return nil, httpx.Forbidden("your role does not allow this")

@@ -70,9 +70,9 @@ func (s *Service) AuthenticateToken(ctx context.Context, secret string) (*Princi
 		lastUsed sql.NullTime
 		expires  sql.NullTime
 	)
-	err := s.db.QueryRowContext(ctx, `SELECT t.id, t.last_used_at, t.expires_at, u.id, u.email, u.name, u.role, u.created_at
+	err := s.db.QueryRowContext(ctx, `SELECT t.id, t.last_used_at, t.expires_at, u.id, u.email, u.name, u.role, u.guest, u.created_at
 		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1`, hashSecret(secret)).
-		Scan(&p.TokenID, &lastUsed, &expires, &p.User.ID, &p.User.Email, &p.User.Name, &p.User.Role, &p.User.CreatedAt)
+		Scan(&p.TokenID, &lastUsed, &expires, &p.User.ID, &p.User.Email, &p.User.Name, &p.User.Role, &p.User.Guest, &p.User.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrUnauthenticated
 	}

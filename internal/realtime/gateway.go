@@ -168,6 +168,7 @@ func New(cfg Config, b bus.Bus, c Chat, lastSeen LastSeenStore, log *slog.Logger
 		"chat.receipt.*":  g.onReceipt,
 		"chat.typing.*":   g.onTyping,
 		"chat.call.*":     g.onCall,
+		"desk.user.*":     g.onDesk,
 		"presence.>":      g.presence.onMessage,
 		auth.EndedSubject: g.onCredentialsEnded,
 	} {
@@ -412,6 +413,24 @@ func (g *Gateway) onReceipt(subject string, data []byte) {
 
 func (g *Gateway) onCall(subject string, data []byte) {
 	g.deliver(strings.TrimPrefix(subject, "chat.call."), wrapFrame(FrameCall, "call", data), nil)
+}
+
+// DeskSubject carries the help desk's news for one person to every device
+// they have on any node (an offer to an agent, a customer's place in line).
+func DeskSubject(userID string) string { return "desk.user." + userID }
+
+func (g *Gateway) onDesk(subject string, data []byte) {
+	userID := strings.TrimPrefix(subject, "desk.user.")
+	frame := wrapFrame(FrameDesk, "desk", data)
+	g.usersMu.Lock()
+	conns := make([]*conn, 0, len(g.users[userID]))
+	for c := range g.users[userID] {
+		conns = append(conns, c)
+	}
+	g.usersMu.Unlock()
+	for _, c := range conns {
+		c.send(frame)
+	}
 }
 
 // typingNotice is what a typing frame becomes on the bus.

@@ -36,9 +36,13 @@ func (g *Gateway) Handler(trustedOrigins []string) http.HandlerFunc {
 		WriteBufferPool:   &writeBuffers,
 		HandshakeTimeout:  10 * time.Second,
 		EnableCompression: false,
+		// A page that offers its token as a subprotocol also offers
+		// "parley.v1", which the server picks (a browser refuses a
+		// handshake that picks none of those it offered).
+		Subprotocols: []string{"parley.v1"},
 		CheckOrigin: func(r *http.Request) bool {
 			origin := r.Header.Get("Origin")
-			if origin == "" || r.Header.Get("Authorization") != "" {
+			if origin == "" || r.Header.Get("Authorization") != "" || auth.WebSocketToken(r) != "" {
 				return true
 			}
 			u, err := url.Parse(origin)

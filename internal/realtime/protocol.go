@@ -34,6 +34,7 @@ const (
 	FrameTypingTo = "typing"
 	FrameStatus   = "presence"
 	FrameCall     = "call" // a call's state changed: ringing, joined, ended
+	FrameDesk     = "desk" // the help desk's news for one person: an offer, a request's place in line
 )
 
 // inFrame is any frame a client may send; which fields matter depends on

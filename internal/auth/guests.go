@@ -1,0 +1,83 @@
+package auth
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+
+	"github.com/parley-chat/parley/internal/httpx"
+)
+
+// GuestTokenLifetime bounds a guest's token: long enough for a wait, a
+// session and the rating after it.
+const GuestTokenLifetime = 24 * time.Hour
+
+// guestRoutes are the API routes a guest may call: its own conversations,
+// messages and calls, the WebSocket, and its help requests. Everything
+// else — people search, new conversations, tokens, administration — is 403,
+// so a guest token handed to a web page reaches nothing but the help it
+// asked for.
+var guestRoutes = map[string]bool{
+	"GET /api/v1/me":                                                         true,
+	"GET /api/v1/ws":                                                         true,
+	"GET /api/v1/conversations":                                              true,
+	"GET /api/v1/conversations/{id}":                                         true,
+	"GET /api/v1/conversations/{id}/members":                                 true,
+	"GET /api/v1/conversations/{id}/messages":                                true,
+	"POST /api/v1/conversations/{id}/messages":                               true,
+	"PATCH /api/v1/conversations/{id}/messages/{message}":                    true,
+	"DELETE /api/v1/conversations/{id}/messages/{message}":                   true,
+	"PUT /api/v1/conversations/{id}/messages/{message}/reactions/{emoji}":    true,
+	"DELETE /api/v1/conversations/{id}/messages/{message}/reactions/{emoji}": true,
+	"POST /api/v1/conversations/{id}/read":                                   true,
+	"GET /api/v1/conversations/{id}/events":                                  true,
+	"POST /api/v1/conversations/{id}/attachments":                            true,
+	"GET /api/v1/attachments/{id}":                                           true,
+	"GET /api/v1/calls/{id}":                                                 true,
+	"POST /api/v1/calls/{id}/join":                                           true,
+	"POST /api/v1/calls/{id}/decline":                                        true,
+	"POST /api/v1/calls/{id}/leave":                                          true,
+	"POST /api/v1/calls/{id}/end":                                            true,
+}
+
+// AllowGuests adds routes a guest may call (the help desk's own).
+func AllowGuests(patterns ...string) {
+	for _, p := range patterns {
+		guestRoutes[p] = true
+	}
+}
+
+func guestMay(pattern string) bool { return guestRoutes[pattern] }
+
+// CreateGuest makes a guest account and its token, valid for
+// GuestTokenLifetime. Guests never appear in people search.
+func (s *Service) CreateGuest(ctx context.Context, name string) (User, string, error) {
+	var v httpx.Validator
+	name = checkName(&v, name)
+	if err := v.Err(); err != nil {
+		return User{}, "", err
+	}
+	id := newID()
+	var (
+		u      User
+		secret string
+	)
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		email := "guest-" + strings.ReplaceAll(id, "-", "") + "@guests.parley.invalid"
+		if u, err = s.insertUser(ctx, tx, email, name, RoleMember, ""); err != nil {
+			return err
+		}
+		if _, err = tx.ExecContext(ctx, `UPDATE users SET guest = true WHERE id = $1`, u.ID); err != nil {
+			return err
+		}
+		u.Guest = true
+		var hash string
+		secret, hash = newSecret(tokenPrefix)
+		_, err = tx.ExecContext(ctx, `INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, newID(), u.ID, "guest", secret[:len(tokenPrefix)+6], hash, s.now(), s.now().Add(GuestTokenLifetime))
+		return err
+	})
+	return u, secret, err
+}

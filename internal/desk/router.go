@@ -1,0 +1,680 @@
+package desk
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/parley-chat/parley/internal/calls"
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/db"
+)
+
+// Offer is a request ringing on one agent's devices until ExpiresAt.
+type Offer struct {
+	ID        string    `json:"id"`
+	RequestID string    `json:"request_id"`
+	AgentID   string    `json:"agent_id"`
+	State     string    `json:"state"` // pending, accepted, declined, expired, withdrawn
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	// Request and History are what the console shows while it rings.
+	Request *Request  `json:"request,omitempty"`
+	History []Request `json:"history,omitempty"`
+}
+
+// Dispatch offers waiting requests to free agents, oldest request first,
+// each to the longest-idle available agent who serves its queue, has its
+// skills at the levels asked and room for its channel — preferring agents
+// it has not rung yet. It returns how many offers it made.
+//
+// Any number of nodes may dispatch at once. On PostgreSQL each offer is a
+// transaction that locks one request and one agent with FOR UPDATE SKIP
+// LOCKED, so two nodes pick different pairs; SQLite's single writer runs
+// them one at a time. Either way the partial unique indexes on pending
+// offers are the last word: a duplicate cannot be committed.
+func (s *Service) Dispatch(ctx context.Context) (int, error) {
+	made, clashes := 0, 0
+	for {
+		offer, err := s.dispatchOne(ctx)
+		if err != nil {
+			if db.IsUniqueViolation(err) && clashes < 100 {
+				clashes++ // another node took that agent or request first; look again
+				continue
+			}
+			return made, err
+		}
+		if offer == nil {
+			return made, nil
+		}
+		made++
+		s.announceOffer(ctx, *offer)
+	}
+}
+
+// dispatchBatch is how many waiting requests one offer looks through for
+// one some free agent can take.
+const dispatchBatch = 200
+
+// dispatchOne makes at most one offer: to the first request in line that
+// some free agent can take.
+func (s *Service) dispatchOne(ctx context.Context) (*Offer, error) {
+	var offer *Offer
+	requestLock, agentLock := "", ""
+	if s.db.Dialect == db.Postgres {
+		requestLock, agentLock = ` FOR UPDATE SKIP LOCKED`, ` FOR UPDATE OF a SKIP LOCKED`
+	}
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var free int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM desk_agents a WHERE a.status = 'available'
+			AND NOT EXISTS (SELECT 1 FROM desk_offers o WHERE o.agent_id = a.user_id AND o.state = 'pending')`).Scan(&free); err != nil || free == 0 {
+			return err
+		}
+		type waiting struct{ id, queue, channel string }
+		rows, err := tx.QueryContext(ctx, `SELECT id, queue_id, channel FROM desk_requests WHERE status = 'waiting'
+			ORDER BY enqueued_at, id LIMIT $1`+requestLock, dispatchBatch)
+		if err != nil {
+			return err
+		}
+		var line []waiting
+		for rows.Next() {
+			var w waiting
+			if err := rows.Scan(&w.id, &w.queue, &w.channel); err != nil {
+				rows.Close()
+				return err
+			}
+			line = append(line, w)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, w := range line {
+			capacity := `NOT EXISTS (SELECT 1 FROM desk_requests b WHERE b.agent_id = a.user_id AND b.status = 'active')`
+			if w.channel == ChannelChat {
+				capacity = `NOT EXISTS (SELECT 1 FROM desk_requests b WHERE b.agent_id = a.user_id AND b.status = 'active' AND b.channel <> 'chat')
+				AND (SELECT COUNT(*) FROM desk_requests b WHERE b.agent_id = a.user_id AND b.status = 'active') < a.max_chats`
+			}
+			var agentID string
+			err := tx.QueryRowContext(ctx, `SELECT a.user_id FROM desk_agents a
+				JOIN desk_agent_queues aq ON aq.user_id = a.user_id AND aq.queue_id = $1
+				WHERE a.status = 'available'
+				  AND NOT EXISTS (SELECT 1 FROM desk_offers o WHERE o.agent_id = a.user_id AND o.state = 'pending')
+				  AND NOT EXISTS (SELECT 1 FROM desk_queue_skills qs WHERE qs.queue_id = $1 AND NOT EXISTS (
+				      SELECT 1 FROM desk_agent_skills sk WHERE sk.user_id = a.user_id AND sk.skill = qs.skill AND sk.level >= qs.min_level))
+				  AND `+capacity+`
+				ORDER BY (SELECT COUNT(*) FROM desk_offers o WHERE o.request_id = $2 AND o.agent_id = a.user_id), a.idle_since, a.user_id
+				LIMIT 1`+agentLock, w.queue, w.id).Scan(&agentID)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			var ring int
+			if err := tx.QueryRowContext(ctx, `SELECT ring_timeout_seconds FROM desk_queues WHERE id = $1`, w.queue).Scan(&ring); err != nil {
+				return err
+			}
+			now := s.now()
+			o := Offer{ID: newID(), RequestID: w.id, AgentID: agentID, State: "pending", CreatedAt: now,
+				ExpiresAt: now.Add(time.Duration(ring) * time.Second)}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO desk_offers (id, request_id, agent_id, state, created_at, expires_at)
+				VALUES ($1, $2, $3, 'pending', $4, $5)`, o.ID, o.RequestID, o.AgentID, o.CreatedAt, o.ExpiresAt); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE desk_requests SET status = 'offered', offers = offers + 1 WHERE id = $1`, w.id); err != nil {
+				return err
+			}
+			offer = &o
+			return nil
+		}
+		return nil
+	})
+	return offer, err
+}
+
+// announceOffer rings the agent's devices and tells the customer someone
+// is being rung.
+func (s *Service) announceOffer(ctx context.Context, o Offer) {
+	r, err := s.request(ctx, s.db, o.RequestID)
+	if err != nil {
+		s.cfg.Log.Warn("desk: offer made but its request cannot be read", "offer", o.ID, "err", err)
+		return
+	}
+	o.Request = &r
+	if o.History, err = s.History(ctx, r, 5); err != nil {
+		o.History = nil
+	}
+	s.notify(ctx, o.AgentID, "offer", o)
+	s.notify(ctx, r.CustomerID, "request", r)
+}
+
+// Offers lists an agent's pending offers (at most one) with what the
+// console shows.
+func (s *Service) Offers(ctx context.Context, agentID string) ([]Offer, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, request_id, agent_id, state, created_at, expires_at FROM desk_offers
+		WHERE agent_id = $1 AND state = 'pending'`, agentID)
+	if err != nil {
+		return nil, err
+	}
+	var out []Offer
+	for rows.Next() {
+		var o Offer
+		if err := rows.Scan(&o.ID, &o.RequestID, &o.AgentID, &o.State, &o.CreatedAt, &o.ExpiresAt); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		r, err := s.request(ctx, s.db, out[i].RequestID)
+		if err != nil {
+			return nil, err
+		}
+		out[i].Request = &r
+		if out[i].History, err = s.History(ctx, r, 5); err != nil {
+			return nil, err
+		}
+	}
+	if out == nil {
+		out = []Offer{}
+	}
+	return out, nil
+}
+
+// Accept takes an offer: the request becomes the agent's session, the
+// agent joins the customer's conversation, and for video or voice a one-way
+// help call starts with the agent as helper. An offer that expired, was
+// withdrawn or is someone else's is ErrOfferGone (or not found).
+func (s *Service) Accept(ctx context.Context, agentID, offerID string) (Request, error) {
+	var requestID string
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockRow(ctx, tx, "desk_offers", offerID); err != nil {
+			return err
+		}
+		var (
+			state, owner string
+			expires      time.Time
+		)
+		err := tx.QueryRowContext(ctx, `SELECT request_id, agent_id, state, expires_at FROM desk_offers WHERE id = $1`, offerID).
+			Scan(&requestID, &owner, &state, &expires)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && owner != agentID) {
+			return ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		now := s.now()
+		if state != "pending" || !now.Before(expires) {
+			return ErrOfferGone
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE desk_offers SET state = 'accepted', decided_at = $1 WHERE id = $2`, now, offerID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE desk_requests SET status = 'active', agent_id = $1, answered_at = $2 WHERE id = $3`,
+			agentID, now, requestID); err != nil {
+			return err
+		}
+		// A call fills an agent; chats fill them at their limit.
+		_, err = tx.ExecContext(ctx, `UPDATE desk_agents SET missed_in_row = 0, status = CASE
+			WHEN (SELECT COUNT(*) FROM desk_requests b WHERE b.agent_id = $1 AND b.status = 'active' AND b.channel <> 'chat') > 0 THEN 'busy'
+			WHEN (SELECT COUNT(*) FROM desk_requests b WHERE b.agent_id = $1 AND b.status = 'active') >= max_chats THEN 'busy'
+			ELSE status END,
+			status_since = $2 WHERE user_id = $1`, agentID, now)
+		return err
+	})
+	if err != nil {
+		return Request{}, err
+	}
+	r, err := s.request(ctx, s.db, requestID)
+	if err != nil {
+		return Request{}, err
+	}
+	if _, err := s.chat.AddMember(ctx, r.CustomerID, r.ConversationID, agentID, chat.RoleAdmin); err != nil {
+		return Request{}, fmt.Errorf("desk: adding the agent to the conversation: %w", err)
+	}
+	if r.Channel != ChannelChat {
+		call, err := s.calls.StartHelp(ctx, agentID, r.ConversationID, r.Channel)
+		if err != nil {
+			return Request{}, fmt.Errorf("desk: starting the call: %w", err)
+		}
+		if _, err := s.db.ExecContext(ctx, `UPDATE desk_requests SET call_id = $1 WHERE id = $2`, call.ID, r.ID); err != nil {
+			return Request{}, err
+		}
+		r.CallID = call.ID
+	}
+	s.hook(ctx, "request.answered", r)
+	s.notify(ctx, r.CustomerID, "request", customerView(r))
+	s.notifyAgent(ctx, agentID)
+	return r, nil
+}
+
+func customerView(r Request) Request {
+	r.Notes, r.WrapUpCode = "", ""
+	return r
+}
+
+func (s *Service) notifyAgent(ctx context.Context, agentID string) {
+	if a, err := s.Agent(ctx, agentID); err == nil {
+		s.notify(ctx, agentID, "agent", a)
+	}
+}
+
+// Decline refuses an offer; the request goes back to the line and is
+// offered to someone else first.
+func (s *Service) Decline(ctx context.Context, agentID, offerID string) error {
+	var requestID string
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockRow(ctx, tx, "desk_offers", offerID); err != nil {
+			return err
+		}
+		var state, owner string
+		err := tx.QueryRowContext(ctx, `SELECT request_id, agent_id, state FROM desk_offers WHERE id = $1`, offerID).Scan(&requestID, &owner, &state)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && owner != agentID) {
+			return ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		if state != "pending" {
+			return ErrOfferGone
+		}
+		return s.closeOffer(ctx, tx, offerID, requestID, "declined")
+	})
+	if err == nil {
+		s.route(ctx)
+	}
+	return err
+}
+
+// closeOffer ends a pending offer and puts its request back in line.
+func (s *Service) closeOffer(ctx context.Context, tx *sql.Tx, offerID, requestID, state string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE desk_offers SET state = $1, decided_at = $2 WHERE id = $3 AND state = 'pending'`,
+		state, s.now(), offerID); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE desk_requests SET status = 'waiting' WHERE id = $1 AND status = 'offered'`, requestID)
+	return err
+}
+
+// withdrawOffers takes back the pending offers matching where (an agent
+// who stepped away, a customer who gave up).
+func (s *Service) withdrawOffers(ctx context.Context, tx *sql.Tx, where string, arg string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, request_id, agent_id FROM desk_offers WHERE state = 'pending' AND `+where, arg)
+	if err != nil {
+		return err
+	}
+	type pair struct{ offer, request, agent string }
+	var ps []pair
+	for rows.Next() {
+		var p pair
+		if err := rows.Scan(&p.offer, &p.request, &p.agent); err != nil {
+			rows.Close()
+			return err
+		}
+		ps = append(ps, p)
+	}
+	rows.Close()
+	for _, p := range ps {
+		if err := s.closeOffer(ctx, tx, p.offer, p.request, "withdrawn"); err != nil {
+			return err
+		}
+		s.notify(ctx, p.agent, "offer_withdrawn", map[string]string{"id": p.offer})
+	}
+	return rows.Err()
+}
+
+// Sweep runs every second on every node: offers that rang out go to the
+// next agent (and an agent who let N ring out in a row goes away), timed
+// wrap-ups end, and callbacks join the line once their queue opens.
+func (s *Service) Sweep(ctx context.Context) error {
+	now := s.now()
+	lock := ""
+	if s.db.Dialect == db.Postgres {
+		lock = ` FOR UPDATE SKIP LOCKED`
+	}
+	var missed []Offer
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, request_id, agent_id FROM desk_offers WHERE state = 'pending' AND expires_at <= $1`+lock, now)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var o Offer
+			if err := rows.Scan(&o.ID, &o.RequestID, &o.AgentID); err != nil {
+				rows.Close()
+				return err
+			}
+			missed = append(missed, o)
+		}
+		rows.Close()
+		for _, o := range missed {
+			if err := s.closeOffer(ctx, tx, o.ID, o.RequestID, "expired"); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE desk_agents SET missed_in_row = missed_in_row + 1,
+				status = CASE WHEN missed_in_row + 1 >= $1 AND status = 'available' THEN 'away' ELSE status END,
+				status_since = CASE WHEN missed_in_row + 1 >= $1 AND status = 'available' THEN $2 ELSE status_since END
+				WHERE user_id = $3`, s.cfg.MissedOffersBeforeAway, now, o.AgentID); err != nil {
+				return err
+			}
+		}
+		// Wrap-up that ran out of time ends by itself.
+		if _, err := tx.ExecContext(ctx, `UPDATE desk_agents SET status = 'available', status_since = $1, idle_since = $1, wrapup_until = NULL
+			WHERE status = 'wrapup' AND wrapup_until <= $1`, now); err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, o := range missed {
+		s.notify(ctx, o.AgentID, "offer_expired", map[string]string{"id": o.ID})
+		s.notifyAgent(ctx, o.AgentID)
+	}
+	if err := s.openCallbacks(ctx, now); err != nil {
+		return err
+	}
+	_, err = s.Dispatch(ctx)
+	return err
+}
+
+// openCallbacks moves booked callbacks into the line of queues that are
+// open (and whose preferred time has come).
+func (s *Service) openCallbacks(ctx context.Context, now time.Time) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT queue_id FROM desk_requests WHERE status = 'callback'
+		AND (callback_at IS NULL OR callback_at <= $1)`, now)
+	if err != nil {
+		return err
+	}
+	var queues []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		queues = append(queues, id)
+	}
+	rows.Close()
+	for _, id := range queues {
+		q, err := s.Queue(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !q.OpenAt(now) {
+			continue
+		}
+		if _, err := s.db.ExecContext(ctx, `UPDATE desk_requests SET status = 'waiting', enqueued_at = $1
+			WHERE queue_id = $2 AND status = 'callback' AND (callback_at IS NULL OR callback_at <= $1)`, now, id); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// Cancel is the customer giving up while waiting (or a booked callback
+// they no longer need).
+func (s *Service) Cancel(ctx context.Context, userID, requestID string) (Request, error) {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockRow(ctx, tx, "desk_requests", requestID); err != nil {
+			return err
+		}
+		var customer, status string
+		err := tx.QueryRowContext(ctx, `SELECT customer_id, status FROM desk_requests WHERE id = $1`, requestID).Scan(&customer, &status)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && customer != userID) {
+			return ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		if status != Waiting && status != Offered && status != Callback {
+			return fmt.Errorf("%w: the request is %s", ErrNotAllowed, status)
+		}
+		if err := s.withdrawOffers(ctx, tx, `request_id = $1`, requestID); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE desk_requests SET status = 'abandoned', ended_at = $1, end_reason = 'cancelled' WHERE id = $2`,
+			s.now(), requestID)
+		return err
+	})
+	if err != nil {
+		return Request{}, err
+	}
+	r, err := s.request(ctx, s.db, requestID)
+	if err == nil {
+		s.hook(ctx, "request.abandoned", r)
+		s.route(ctx)
+	}
+	return customerView(r), err
+}
+
+// End closes a session, by its agent or its customer: the call ends, the
+// customer is asked for a rating, and the agent goes to wrap-up (or stays
+// available while they still have chats).
+func (s *Service) End(ctx context.Context, userID, requestID string) (Request, error) {
+	var agentID string
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockRow(ctx, tx, "desk_requests", requestID); err != nil {
+			return err
+		}
+		var customer, status, queueID string
+		err := tx.QueryRowContext(ctx, `SELECT customer_id, COALESCE(agent_id, ''), status, queue_id FROM desk_requests WHERE id = $1`, requestID).
+			Scan(&customer, &agentID, &status, &queueID)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && userID != customer && userID != agentID) {
+			return ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		if status != InSession {
+			return fmt.Errorf("%w: the request is %s", ErrNotAllowed, status)
+		}
+		now := s.now()
+		reason := "agent"
+		if userID == customer {
+			reason = "customer"
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE desk_requests SET status = 'ended', ended_at = $1, end_reason = $2 WHERE id = $3`,
+			now, reason, requestID); err != nil {
+			return err
+		}
+		var wrapup int
+		if err := tx.QueryRowContext(ctx, `SELECT wrapup_seconds FROM desk_queues WHERE id = $1`, queueID).Scan(&wrapup); err != nil {
+			return err
+		}
+		var others int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM desk_requests WHERE agent_id = $1 AND status = 'active'`, agentID).Scan(&others); err != nil {
+			return err
+		}
+		switch {
+		case others > 0:
+			_, err = tx.ExecContext(ctx, `UPDATE desk_agents SET status = 'available', status_since = $1 WHERE user_id = $2 AND status = 'busy'`, now, agentID)
+		case wrapup == 0:
+			_, err = tx.ExecContext(ctx, `UPDATE desk_agents SET status = 'available', status_since = $1, idle_since = $1
+				WHERE user_id = $2 AND status = 'busy'`, now, agentID)
+		default:
+			_, err = tx.ExecContext(ctx, `UPDATE desk_agents SET status = 'wrapup', status_since = $1, wrapup_until = $2
+				WHERE user_id = $3 AND status IN ('busy', 'available')`, now, now.Add(time.Duration(wrapup)*time.Second), agentID)
+		}
+		return err
+	})
+	if err != nil {
+		return Request{}, err
+	}
+	r, err := s.request(ctx, s.db, requestID)
+	if err != nil {
+		return Request{}, err
+	}
+	if r.CallID != "" {
+		if _, err := s.calls.End(ctx, userID, r.CallID); err != nil && !isEnded(err) {
+			s.cfg.Log.Warn("desk: ending the session's call", "request", r.ID, "err", err)
+		}
+	}
+	s.hook(ctx, "session.ended", r)
+	s.notify(ctx, r.CustomerID, "request", customerView(r))
+	s.notify(ctx, agentID, "request", r)
+	s.notifyAgent(ctx, agentID)
+	s.route(ctx)
+	if userID == r.CustomerID {
+		return customerView(r), nil
+	}
+	return r, nil
+}
+
+// WrapUp records the agent's reason code and notes after a session and
+// makes them available again.
+func (s *Service) WrapUp(ctx context.Context, agentID, requestID, code, notes string) (Request, error) {
+	var fe fieldErrors
+	code = checkText(&fe, "code", code, 100)
+	if code == "" {
+		fe.add("code", "choose a reason code")
+	}
+	if len(notes) > 10_000 {
+		fe.add("notes", "at most 10,000 bytes")
+	}
+	if err := fe.err(); err != nil {
+		return Request{}, err
+	}
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var agent, status string
+		err := tx.QueryRowContext(ctx, `SELECT COALESCE(agent_id, ''), status FROM desk_requests WHERE id = $1`, requestID).Scan(&agent, &status)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && agent != agentID) {
+			return ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		if status != Ended {
+			return fmt.Errorf("%w: wrap up a session once it has ended", ErrNotAllowed)
+		}
+		now := s.now()
+		if _, err := tx.ExecContext(ctx, `UPDATE desk_requests SET wrapup_code = $1, notes = $2 WHERE id = $3`, code, notes, requestID); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE desk_agents SET status = 'available', status_since = $1, idle_since = $1, wrapup_until = NULL
+			WHERE user_id = $2 AND status = 'wrapup'`, now, agentID)
+		return err
+	})
+	if err != nil {
+		return Request{}, err
+	}
+	s.notifyAgent(ctx, agentID)
+	s.route(ctx)
+	return s.request(ctx, s.db, requestID)
+}
+
+// SetNotes keeps the agent's private notes during a session.
+func (s *Service) SetNotes(ctx context.Context, agentID, requestID, notes string) (Request, error) {
+	if len(notes) > 10_000 {
+		return Request{}, &ValidationError{Fields: []FieldError{{Field: "notes", Detail: "at most 10,000 bytes"}}}
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE desk_requests SET notes = $1 WHERE id = $2 AND agent_id = $3`, notes, requestID, agentID)
+	if err != nil {
+		return Request{}, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return Request{}, ErrNotFound
+	}
+	return s.request(ctx, s.db, requestID)
+}
+
+// ErrRated is a second rating of one session.
+var ErrRated = errors.New("desk: this session is already rated")
+
+// Rate is the customer's 1–5 score and comment once the session ended.
+func (s *Service) Rate(ctx context.Context, userID, requestID string, score int, comment string) (Request, error) {
+	var fe fieldErrors
+	if score < 1 || score > 5 {
+		fe.add("score", "from 1 to 5")
+	}
+	if len(comment) > 2000 || !validText(comment) {
+		fe.add("comment", "at most 2,000 bytes of text")
+	}
+	if err := fe.err(); err != nil {
+		return Request{}, err
+	}
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var (
+			customer, status string
+			rating           sql.NullInt64
+		)
+		err := tx.QueryRowContext(ctx, `SELECT customer_id, status, rating FROM desk_requests WHERE id = $1`, requestID).Scan(&customer, &status, &rating)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && customer != userID) {
+			return ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		if status != Ended {
+			return fmt.Errorf("%w: rate a session once it has ended", ErrNotAllowed)
+		}
+		if rating.Valid {
+			return ErrRated
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE desk_requests SET rating = $1, rating_comment = $2 WHERE id = $3`, score, comment, requestID)
+		return err
+	})
+	if err != nil {
+		return Request{}, err
+	}
+	r, err := s.request(ctx, s.db, requestID)
+	if err == nil {
+		s.hook(ctx, "csat.submitted", r)
+	}
+	return customerView(r), err
+}
+
+func isEnded(err error) bool { return errors.Is(err, calls.ErrEnded) }
+
+func validText(v string) bool { return utf8.ValidString(v) && !strings.ContainsRune(v, 0) }
+
+// PublishLine tells every waiting customer their place and estimated wait
+// when it changed since the last time this node told them.
+func (s *Service) PublishLine(ctx context.Context) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM desk_requests WHERE status IN ('waiting', 'offered') ORDER BY enqueued_at, id LIMIT 5000`)
+	if err != nil {
+		return err
+	}
+	ids, err := scanIDs(rows)
+	if err != nil {
+		return err
+	}
+	seen := make(map[string]lineState, len(ids))
+	for _, id := range ids {
+		r, err := s.request(ctx, s.db, id)
+		if err != nil {
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			return err
+		}
+		now := lineState{r.Status, r.Position, r.EstimatedWaitSeconds}
+		seen[id] = now
+		if s.line[id] != now {
+			s.notify(ctx, r.CustomerID, "request", customerView(r))
+		}
+	}
+	s.line = seen
+	return nil
+}
+
+type lineState struct {
+	status         string
+	position, wait int
+}
+
+func scanIDs(rows *sql.Rows) ([]string, error) {
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
