@@ -511,7 +511,9 @@ func (s *Service) End(ctx context.Context, userID, requestID string) (Request, e
 		return Request{}, err
 	}
 	if r.CallID != "" {
-		if _, err := s.calls.End(ctx, userID, r.CallID); err != nil && !isEnded(err) {
+		// The agent started the call, so the call ends in their name
+		// whoever ended the session.
+		if _, err := s.calls.End(ctx, agentID, r.CallID); err != nil && !isEnded(err) {
 			s.cfg.Log.Warn("desk: ending the session's call", "request", r.ID, "err", err)
 		}
 	}
