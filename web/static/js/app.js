@@ -15,6 +15,9 @@ import { accountView } from './account/account-view.js';
 import { userMenu } from './components/user-menu.js';
 import { MessengerSession } from './messenger/session.js';
 import { isMessengerPath, messengerView } from './messenger/messenger-view.js';
+import { deskConsoleView } from './desk/console-view.js';
+import { deskManagerView } from './desk/manager-view.js';
+import { isKioskPath, kioskView } from './desk/kiosk-view.js';
 
 /** @typedef {import('./api.js').Api} Api */
 /** @typedef {import('./api.js').Config} Config */
@@ -185,8 +188,12 @@ export class App {
    */
   #route(config) {
     const path = location.pathname;
+    // The kiosk needs nobody signed in.
+    if (isKioskPath(path)) return kioskView;
     if (this.#user) {
       if (path === '/account') return accountView;
+      if (path === '/desk') return deskConsoleView;
+      if (path === '/desk/manage') return deskManagerView;
       if (!isMessengerPath(path)) history.replaceState(null, '', '/');
       return messengerView;
     }
@@ -238,7 +245,9 @@ export class App {
       navigate: (path) => this.navigate(path),
     });
     void this.#messenger.start();
-    this.#menu = userMenu({ i18n: this.#i18n, user, signOut: () => void this.#signOut() });
+    const desk = { agent: false };
+    fetch('/api/v1/desk/agents/me', { credentials: 'same-origin' }).then((r) => { desk.agent = r.ok; }).catch(() => {});
+    this.#menu = userMenu({ i18n: this.#i18n, user, signOut: () => void this.#signOut(), desk: () => desk.agent || user.role === 'admin' });
     this.#header?.prepend(this.#menu);
   }
 

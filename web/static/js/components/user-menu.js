@@ -10,10 +10,11 @@ import { popoverMenu } from './popover-menu.js';
 /** @typedef {import('../api.js').User} User */
 
 /**
- * @param {{ i18n: I18n, user: User, signOut: () => void }} options
+ * @param {{ i18n: I18n, user: User, signOut: () => void, desk?: () => boolean }} options
+ *   desk: whether the help desk's console is for this person (an agent)
  * @returns {HTMLElement}
  */
-export function userMenu({ i18n, user, signOut }) {
+export function userMenu({ i18n, user, signOut, desk }) {
   const { element } = popoverMenu({
     label: user.name,
     labelVisible: true,
@@ -26,6 +27,7 @@ export function userMenu({ i18n, user, signOut }) {
       return [
         el('a', { href: '/', class: 'menu-item' }, icon('send'), i18n.t('menu.messages')),
         el('a', { href: '/account', class: 'menu-item' }, icon('user'), i18n.t('menu.account')),
+        ...(desk?.() ? [el('a', { href: '/desk', class: 'menu-item' }, icon('help'), i18n.t('menu.desk'))] : []),
         signOutButton,
       ];
     },

@@ -1,0 +1,299 @@
+// The help desk in the browser: a customer on a shop's page (another
+// origin: the shop is served from localhost, Parley from 127.0.0.1) presses
+// the widget's Help button; an agent accepts in the console (/desk); the
+// customer shares a screen (Chromium's fake capture) and the agent
+// receives it and no camera; the agent's stroke shows over the customer's
+// own preview; the session ends, the customer rates it 5, the agent wraps
+// up, and the queue's report counts one answered session rated 5. A shop
+// whose origin is not on the queue's allowlist gets nothing usable.
+//
+// Queues and agents need a desk manager: the test's first account must be
+// the server's first (an admin), as with `go test ./web` on a fresh server,
+// unless PARLEY_ADMIN_EMAIL and PARLEY_ADMIN_PASSWORD name one.
+
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { baseURL, eventually, fakeMediaArgs, launch, screenshotDir, signedUp, watch } from './helpers.mjs';
+
+/** @type {import('playwright-core').Browser} */
+let browser;
+/** @type {http.Server} */
+let shop;
+/** The shop's origin: another host than Parley's. */
+let shopOrigin = '';
+/** @type {import('playwright-core').APIRequestContext} */
+let admin;
+
+/** The page a shop serves, with Parley's widget on it. */
+let shopPage = '';
+
+before(async () => {
+  browser = await launch(fakeMediaArgs);
+  shop = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end(shopPage);
+  });
+  await new Promise((resolve) => shop.listen(0, '127.0.0.1', () => resolve(undefined)));
+  const address = /** @type {import('node:net').AddressInfo} */ (shop.address());
+  // localhost and 127.0.0.1 are different origins for the browser.
+  shopOrigin = `http://localhost:${address.port}`;
+
+  const context = await browser.newContext({ baseURL });
+  admin = context.request;
+  const email = process.env.PARLEY_ADMIN_EMAIL;
+  if (email) {
+    const r = await admin.post('/api/v1/auth/login', { data: { email, password: process.env.PARLEY_ADMIN_PASSWORD } });
+    assert.ok(r.ok(), `admin sign-in: ${r.status()} ${await r.text()}`);
+  } else {
+    const id = `${Date.now().toString(36)}${process.pid.toString(36)}`;
+    const r = await admin.post('/api/v1/auth/signup', { data: { email: `desk-admin-${id}@example.test`, name: 'Desk Admin', password: 'correct horse battery' } });
+    assert.equal(r.status(), 201, await r.text());
+  }
+});
+
+after(async () => {
+  await browser?.close();
+  await new Promise((resolve) => (shop ? shop.close(() => resolve(undefined)) : resolve(undefined)));
+});
+
+/**
+ * Calls the API as the admin.
+ * @param {string} method
+ * @param {string} url under /api/v1
+ * @param {unknown} [data]
+ */
+async function asAdmin(method, url, data) {
+  const r = await admin.fetch(`/api/v1${url}`, { method, data });
+  assert.ok(r.ok(), `${method} ${url}: ${r.status()} ${await r.text()}`);
+  return r.status() === 204 ? undefined : r.json();
+}
+
+/** Open every day, all day, in UTC. */
+function allDay() {
+  const weekly = {};
+  for (const day of ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']) {
+    weekly[day] = [{ open: '00:00', close: '24:00' }];
+  }
+  return { time_zone: 'UTC', weekly };
+}
+
+let queues = 0;
+
+/**
+ * A queue whose widget may be used from origins.
+ * @param {string[]} origins
+ */
+async function queue(origins) {
+  queues += 1;
+  const key = `phones-${Date.now().toString(36)}-${queues}`;
+  return asAdmin('POST', '/desk/queues', {
+    key, name: `Phones ${queues}`, channels: ['video', 'chat'], hours: allDay(), origins, when_closed: 'none',
+  });
+}
+
+/** Runs before the app or the shop's page: the media debug hooks, and a count of camera requests. */
+function initScript() {
+  localStorage.setItem('parley.debug', 'calls');
+  const w = /** @type {any} */ (window);
+  w.__cameraRequests = 0;
+  const devices = navigator.mediaDevices;
+  const original = devices.getUserMedia.bind(devices);
+  devices.getUserMedia = (constraints) => {
+    if (constraints && constraints.video) w.__cameraRequests += 1;
+    return original(constraints);
+  };
+}
+
+/** @param {string} key */
+function shopHTML(key) {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title></head>
+<body><h1>The shop</h1><p>Phones for sale.</p>
+<script type="module" src="${baseURL}/widget.js" data-queue="${key}"></script></body></html>`;
+}
+
+/**
+ * @param {import('playwright-core').Page} page
+ * @param {string} which 'desk' (the agent) or 'help' (the customer)
+ */
+function inboundVideo(page, which) {
+  return page.evaluate((name) => {
+    const media = /** @type {any} */ (window)[name];
+    return media ? media.inboundVideo() : [];
+  }, which === 'desk' ? '__parleyDesk' : '__parleyHelp');
+}
+
+/**
+ * @param {import('playwright-core').Page} page
+ * @param {import('playwright-core').Locator} canvas
+ */
+async function drag(page, canvas) {
+  await canvas.waitFor();
+  const box = await eventually('the canvas to have a size', async () => {
+    const b = await canvas.boundingBox();
+    return b && b.width > 20 && b.height > 20 ? b : null;
+  });
+  const y = box.y + box.height * 0.4;
+  await page.mouse.move(box.x + box.width * 0.2, y);
+  await page.mouse.down();
+  for (let i = 1; i <= 10; i++) await page.mouse.move(box.x + box.width * (0.2 + i * 0.05), y + i * 2);
+  await page.mouse.up();
+}
+
+/** @param {import('playwright-core').Locator} canvas */
+function paintedPixels(canvas) {
+  return canvas.evaluate((node) => {
+    const c = /** @type {HTMLCanvasElement} */ (node);
+    const data = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data ?? [];
+    let n = 0;
+    for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n += 1;
+    return n;
+  });
+}
+
+/**
+ * @param {import('playwright-core').Page} page
+ * @param {string} name
+ */
+async function screenshots(page, name) {
+  await mkdir(screenshotDir, { recursive: true });
+  for (const colorScheme of /** @type {const} */ (['light', 'dark'])) {
+    await page.emulateMedia({ colorScheme });
+    for (const [size, viewport] of /** @type {const} */ ([['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]])) {
+      await page.setViewportSize(viewport);
+      await page.screenshot({ path: path.join(screenshotDir, `${name}-${colorScheme}-${size}.png`) });
+    }
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+describe('help desk', () => {
+  test('a customer on another site gets help: screen shared, no camera, drawings, rating, report', async (t) => {
+    const me = await asAdmin('GET', '/me');
+    assert.equal(me.role, 'admin', 'the desk test needs an admin: run it on a fresh server or set PARLEY_ADMIN_EMAIL');
+    const q = await queue([shopOrigin]);
+    shopPage = shopHTML(q.key);
+
+    // The agent: made an agent of the queue, signed in to the console, available.
+    const agent = await signedUp(t, browser, 'Agent');
+    await agent.context.addInitScript(initScript);
+    await asAdmin('PUT', `/desk/agents/${agent.user.id}`, { queues: [q.key], skills: {}, max_chats: 1 });
+    await agent.page.goto('/desk');
+    await agent.page.getByRole('heading', { name: 'Help desk', level: 1 }).waitFor();
+    await agent.page.getByLabel('Status').selectOption('available');
+    await agent.page.getByText('You are available. Offers will ring here.').waitFor();
+
+    // The customer, on the shop's page.
+    const customerContext = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 800 } });
+    customerContext.setDefaultTimeout(10_000);
+    await customerContext.addInitScript(initScript);
+    t.after(() => customerContext.close());
+    const customer = await customerContext.newPage();
+    const problems = watch(customer);
+    await customer.goto(`${shopOrigin}/`);
+    const help = customer.getByRole('button', { name: 'Help', exact: true });
+    await help.click();
+    await customer.getByLabel('Your name').fill('Cara Customer');
+    await customer.getByRole('button', { name: 'Ask for help' }).click();
+
+    // The offer rings in the console: a guest, the queue, the shop's page.
+    const offer = agent.page.locator('.desk-offer');
+    await offer.getByRole('heading', { name: 'Cara Customer' }).waitFor();
+    await offer.getByText('Guest', { exact: true }).waitFor();
+    await offer.getByText(q.name, { exact: true }).waitFor();
+    await offer.getByText(`${shopOrigin}/`).waitFor();
+    await offer.getByRole('timer').waitFor();
+    if (screenshotDir) await screenshots(agent.page, 'desk-offer');
+    await offer.getByRole('button', { name: 'Accept' }).click();
+    await agent.page.getByRole('heading', { name: 'Session with Cara Customer' }).waitFor();
+
+    // The customer's call: the agent's camera, and "Share screen".
+    await customer.getByRole('button', { name: 'Share screen' }).click();
+    await customer.locator('parley-help .own-screen[data-video="on"]').waitFor();
+
+    // The agent receives exactly one video, the screen, and decodes it.
+    const decoded = async () => {
+      const inbound = await inboundVideo(agent.page, 'desk');
+      return inbound.length === 1 && inbound[0].trackId.endsWith(':screen') ? inbound[0].framesDecoded : 0;
+    };
+    const first = await eventually('the agent to decode the customer\'s screen', decoded, 30_000);
+    await eventually(`the agent's decoded frames to grow past ${first}`, async () => (await decoded()) > first, 20_000);
+    const inbound = await inboundVideo(agent.page, 'desk');
+    assert.equal(inbound.length, 1, `the agent receives one video: ${JSON.stringify(inbound)}`);
+    assert.match(inbound[0].trackId, /:screen$/);
+    // The customer sees the agent's camera, and never asked for one.
+    await eventually('the customer to decode the agent\'s camera', async () => {
+      const v = await inboundVideo(customer, 'help');
+      return v.some((s) => s.trackId.endsWith(':camera') && s.framesDecoded > 0);
+    }, 30_000);
+    assert.equal(await customer.evaluate(() => /** @type {any} */ (window).__cameraRequests), 0, 'the customer\'s page asked for a camera');
+
+    // The agent draws; the stroke shows over the customer's own screen.
+    const agentCanvas = agent.page.locator('.desk-screen canvas.annotation-layer.is-drawable');
+    const customerCanvas = customer.locator('parley-help .own-screen canvas.annotation-layer');
+    await drag(agent.page, agentCanvas);
+    await eventually('the stroke on the customer\'s screen', async () => await customerCanvas.getAttribute('data-strokes') === '1');
+    await eventually('the stroke\'s pixels on the customer\'s screen', () => paintedPixels(customerCanvas).then((n) => n > 50));
+
+    // A word in the chat, both ways.
+    await customer.getByRole('textbox', { name: 'Type a message' }).fill('My phone will not charge');
+    await customer.getByRole('button', { name: 'Send', exact: true }).click();
+    await agent.page.locator('.desk-chat-log').getByText('My phone will not charge').waitFor();
+    await agent.page.getByRole('textbox', { name: 'Message to the customer' }).fill('Try the other cable');
+    await agent.page.getByRole('button', { name: 'Send', exact: true }).click();
+    await customer.locator('parley-help .chat-log').getByText('Try the other cable').waitFor();
+
+    if (screenshotDir) {
+      await screenshots(agent.page, 'desk-console');
+      await screenshots(customer, 'desk-widget');
+    }
+
+    // The agent ends the session; the customer rates it 5.
+    await agent.page.getByRole('textbox', { name: 'Private notes' }).fill('Cable fault');
+    await agent.page.getByRole('button', { name: 'End session' }).click();
+    await agent.page.getByRole('heading', { name: 'Wrap up the session with Cara Customer' }).waitFor();
+    await customer.getByRole('heading', { name: 'How did we do?' }).waitFor();
+    if (screenshotDir) await screenshots(customer, 'desk-rating');
+    await customer.getByLabel('5 of 5').check();
+    await customer.getByLabel('Comment (optional)').fill('Quick and kind');
+    await customer.getByRole('button', { name: 'Send rating' }).click();
+    await customer.getByText('Thank you for your feedback.').waitFor();
+
+    await agent.page.getByLabel('Reason').selectOption('resolved');
+    await agent.page.getByRole('button', { name: 'Finish wrap-up' }).click();
+    await agent.page.getByRole('heading', { name: /Wrap up/ }).waitFor({ state: 'detached' });
+
+    // The report counts one answered session, rated 5.
+    const report = await asAdmin('GET', `/desk/queues/${q.id}/report`);
+    const day = report.days.find((/** @type {any} */ d) => d.answered > 0);
+    assert.ok(day, `a day with an answered session: ${JSON.stringify(report)}`);
+    assert.equal(day.offered, 1);
+    assert.equal(day.answered, 1);
+    assert.equal(day.ratings, 1);
+    assert.equal(day.csat, 5);
+    assert.deepEqual(problems, [], 'the shop\'s page logged errors');
+  });
+
+  test('a site not on the allowlist gets no widget, and the API answers 403', async (t) => {
+    const q = await queue(['https://elsewhere.example']);
+    shopPage = shopHTML(q.key);
+    const context = await browser.newContext({ locale: 'en-US' });
+    t.after(() => context.close());
+    const page = await context.newPage();
+    await page.goto(`${shopOrigin}/`);
+    const help = page.locator('parley-help');
+    await eventually('the widget to be refused', async () => await help.getAttribute('data-state') === 'denied');
+    assert.equal(await page.getByRole('button').count(), 0, 'a button shows');
+    const answers = await page.evaluate(async ([base, key]) => {
+      const status = await fetch(`${base}/api/v1/desk/queues/${key}/status`);
+      const open = await fetch(`${base}/api/v1/desk/requests`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ queue: key, name: 'Mallory' }),
+      });
+      return [status.status, open.status];
+    }, [baseURL, q.key]);
+    assert.deepEqual(answers, [403, 403]);
+  });
+});
