@@ -26,6 +26,10 @@ let shop;
 let shopOrigin = '';
 /** @type {import('playwright-core').APIRequestContext} */
 let admin;
+/** @type {import('playwright-core').BrowserContext} */
+let adminContext;
+/** The queue the first test answered a session in. */
+let answeredQueue = { id: '', key: '', name: '' };
 
 /** The page a shop serves, with Parley's widget on it. */
 let shopPage = '';
@@ -41,8 +45,8 @@ before(async () => {
   // localhost and 127.0.0.1 are different origins for the browser.
   shopOrigin = `http://localhost:${address.port}`;
 
-  const context = await browser.newContext({ baseURL });
-  admin = context.request;
+  adminContext = await browser.newContext({ baseURL, locale: 'en-US', viewport: { width: 1280, height: 800 } });
+  admin = adminContext.request;
   const email = process.env.PARLEY_ADMIN_EMAIL;
   if (email) {
     const r = await admin.post('/api/v1/auth/login', { data: { email, password: process.env.PARLEY_ADMIN_PASSWORD } });
@@ -275,6 +279,71 @@ describe('help desk', () => {
     assert.equal(day.ratings, 1);
     assert.equal(day.csat, 5);
     assert.deepEqual(problems, [], 'the shop\'s page logged errors');
+    answeredQueue = q;
+  });
+
+  test('the kiosk: one large Help button, its location sent, and it resets itself', async (t) => {
+    const q = await queue([]);
+    const agent = await signedUp(t, browser, 'Kiosk agent');
+    await asAdmin('PUT', `/desk/agents/${agent.user.id}`, { queues: [q.id], skills: {}, max_chats: 1 });
+    await agent.page.goto('/desk');
+    await agent.page.getByLabel('Status').selectOption('available');
+    await agent.page.getByText('You are available. Offers will ring here.').waitFor();
+
+    const context = await browser.newContext({ baseURL, locale: 'en-US', viewport: { width: 1280, height: 800 } });
+    t.after(() => context.close());
+    const kiosk = await context.newPage();
+    const problems = watch(kiosk);
+    await kiosk.goto(`/kiosk/${encodeURIComponent('Store 12')}?queue=${q.key}&idle=2`);
+    await kiosk.getByRole('heading', { name: 'Need help?' }).waitFor();
+    await kiosk.getByText('Store 12', { exact: true }).waitFor();
+    const help = kiosk.getByRole('button', { name: 'Help', exact: true });
+    if (screenshotDir) {
+      await help.waitFor();
+      await screenshots(kiosk, 'desk-kiosk');
+    }
+    // Left alone half-way, it goes back to the button.
+    await help.click();
+    await kiosk.getByLabel('Your name').waitFor();
+    await help.waitFor({ timeout: 15_000 });
+
+    await help.click();
+    await kiosk.getByLabel('Your name').fill('Kim Walk-in');
+    await kiosk.getByRole('button', { name: 'Ask for help' }).click();
+    const offer = agent.page.locator('.desk-offer');
+    await offer.getByRole('heading', { name: 'Kim Walk-in' }).waitFor();
+    await offer.getByText('Store 12', { exact: true }).waitFor();
+    await offer.getByRole('button', { name: 'Decline' }).click();
+    // The customer gives up; the kiosk is ready for the next one.
+    await kiosk.getByRole('button', { name: 'Cancel' }).click();
+    await help.waitFor();
+    assert.deepEqual(problems, [], 'the kiosk logged errors');
+  });
+
+  test('the manager: wallboard, report with CSV, staffing', async () => {
+    assert.ok(answeredQueue.id, 'the first test answered a session');
+    const page = await adminContext.newPage();
+    const problems = watch(page);
+    await page.goto('/desk/manage');
+    await page.getByRole('heading', { name: 'Help desk: manage' }).waitFor();
+    const card = page.getByRole('region', { name: answeredQueue.name, exact: true });
+    await card.getByText('Answered today').waitFor();
+    await page.getByLabel('Queue', { exact: true }).selectOption(answeredQueue.id);
+    const row = page.locator('.desk-table tbody tr').first();
+    await eventually('the report row', async () => (await row.locator('td').nth(2).textContent().catch(() => '')) === '1');
+    const href = await page.getByRole('link', { name: 'Download CSV' }).getAttribute('href');
+    assert.match(href ?? '', /format=csv/);
+    const csv = await admin.get(href ?? '');
+    assert.equal(csv.status(), 200);
+    const lines = (await csv.text()).trim().split('\n');
+    assert.equal(lines.length, 2);
+    assert.match(lines[1], new RegExp(`^${answeredQueue.key},`));
+
+    await page.getByRole('button', { name: 'Calculate' }).click();
+    await page.getByText(/agents: service level/).waitFor();
+    if (screenshotDir) await screenshots(page, 'desk-manage');
+    await page.close();
+    assert.deepEqual(problems, [], 'the manager\'s page logged errors');
   });
 
   test('a site not on the allowlist gets no widget, and the API answers 403', async (t) => {

@@ -534,7 +534,8 @@ export class ParleyHelp extends HTMLElement {
     if (!this.kiosk) return;
     window.clearTimeout(this.#idleTimer);
     if (['idle', 'closed', 'hidden', 'loading', 'call', 'waiting', 'opening'].includes(this.#state)) return;
-    this.#idleTimer = window.setTimeout(() => this.#reset(), kioskIdleMs);
+    const seconds = Number(this.getAttribute('idle-seconds'));
+    this.#idleTimer = window.setTimeout(() => this.#reset(), seconds > 0 ? seconds * 1000 : kioskIdleMs);
   }
 
   // The call.

@@ -1,4 +1,4 @@
-// The kiosk (/kiosk/{location}?queue=<key>): a store's screen with one
+// The kiosk (/kiosk/{location}?queue=<key>[&idle=<seconds>]): a store's screen with one
 // large Help button, the store's location sent with each request. Nobody
 // signs in; the <parley-help> element does the rest and goes back to its
 // start after each session, or after a while without a touch.
@@ -30,9 +30,10 @@ export function kioskView(ctx) {
     place = raw;
   }
   const queue = ctx.query.get('queue') ?? '';
-  const key = `${place}\n${queue}\n${ctx.i18n.locale}`;
+  const idle = ctx.query.get('idle') ?? '';
+  const key = `${place}\n${queue}\n${idle}\n${ctx.i18n.locale}`;
   if (!kept || kept.key !== key) {
-    const help = createHelp({ kiosk: true, queue, location: place, lang: ctx.i18n.locale });
+    const help = createHelp({ kiosk: true, queue, location: place, lang: ctx.i18n.locale, 'idle-seconds': idle });
     const element = el('div', { class: 'kiosk' },
       el('h1', { class: 'kiosk-title', tabindex: -1 }, ctx.i18n.t('kiosk.title')),
       el('p', { class: 'kiosk-place' }, place),
