@@ -17,6 +17,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/app"
 	"github.com/parley-chat/parley/internal/auth"
+	"github.com/parley-chat/parley/internal/sfu"
 )
 
 // TestBrowser runs the browser tests in tests/ (node --test, playwright-core
@@ -48,6 +49,8 @@ func TestBrowser(t *testing.T) {
 		// The tests sign in many times from one address.
 		RateLimit: 0,
 		Argon2:    auth.Argon2Params{Memory: 1024, Time: 1, Threads: 1},
+		// Calls: media on this machine only, as Chromium reaches it.
+		RTC: sfu.Config{ListenIP: "127.0.0.1", IncludeLoopback: true, TCPPort: -1},
 	}}
 	addr := srv.start()
 	defer srv.stop()
@@ -67,7 +70,16 @@ func TestBrowser(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "tests/")
+	// PARLEY_BROWSER_TESTS=calls runs only tests/calls.test.mjs (a
+	// comma-separated list of file names without .test.mjs).
+	files := []string{"tests/"}
+	if only := os.Getenv("PARLEY_BROWSER_TESTS"); only != "" {
+		files = nil
+		for _, name := range strings.Split(only, ",") {
+			files = append(files, "tests/"+strings.TrimSpace(name)+".test.mjs")
+		}
+	}
+	cmd := exec.CommandContext(ctx, node, append([]string{"--test", "--test-reporter=spec"}, files...)...)
 	cmd.Env = append(os.Environ(), "PARLEY_URL=http://"+addr.String(), "CHROMIUM="+chromium, "PARLEY_RESTART_URL="+control.URL)
 	if dir := os.Getenv("PARLEY_SCREENSHOTS"); dir != "" {
 		abs, _ := filepath.Abs(dir)

@@ -17,9 +17,41 @@ export const launchArgs = [
 
 export const password = 'correct horse battery';
 
-/** @returns {Promise<import('playwright-core').Browser>} */
-export function launch() {
-  return chromium.launch({ executablePath, args: launchArgs, headless: true });
+/**
+ * @param {string[]} [extraArgs] more Chromium flags (calls add fake media)
+ * @returns {Promise<import('playwright-core').Browser>}
+ */
+export function launch(extraArgs = []) {
+  return chromium.launch({ executablePath, args: [...launchArgs, ...extraArgs], headless: true });
+}
+
+/**
+ * Chromium's stand-ins for a camera, a microphone and a screen to share,
+ * granted without asking, and sound that may play without a click.
+ */
+export const fakeMediaArgs = [
+  '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+/**
+ * Polls check until it returns a truthy value, or fails with what after
+ * the deadline: tests wait for conditions, never for fixed times.
+ * @template T
+ * @param {string} what
+ * @param {() => Promise<T> | T} check
+ * @param {number} [timeoutMs]
+ * @returns {Promise<T>}
+ */
+export async function eventually(what, check, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    last = await check();
+    if (last) return last;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 let people = 0;

@@ -154,6 +154,32 @@
  * @property {string} [role]
  * @property {string} [emoji]
  * @property {string} [title]
+ * @property {{ id: string, kind: string }} [call] of call.started and call.ended
+ */
+
+/**
+ * One person's part in a call.
+ * @typedef {Object} CallMember
+ * @property {string} user_id
+ * @property {'ringing' | 'joined' | 'left' | 'declined' | 'missed'} state
+ * @property {'helper' | 'customer'} [role] in a one-way (help) call
+ * @property {string | null} joined_at
+ */
+
+/**
+ * A call in a conversation (docs/PROTOCOL.md, "Calls").
+ * @typedef {Object} Call
+ * @property {string} id
+ * @property {string} conversation_id
+ * @property {'voice' | 'video'} kind
+ * @property {boolean} [one_way] a help call: roles decide who sends a camera
+ * @property {'ringing' | 'active' | 'ended'} state
+ * @property {string} started_by
+ * @property {string} created_at
+ * @property {string | null} answered_at
+ * @property {string | null} ended_at
+ * @property {string} [end_reason]
+ * @property {CallMember[]} members
  */
 
 /**
@@ -462,6 +488,36 @@ export class Api {
     if (conversation) query.set('conversation', conversation);
     if (cursor) query.set('cursor', cursor);
     return this.#request('GET', `/search?${query}`);
+  }
+
+  /**
+   * Starts a call in a conversation. A call already going on there is a
+   * 409 whose errors name it (field call_id): join that one instead.
+   * @param {string} conversationId
+   * @param {'voice' | 'video' | 'help'} kind
+   * @param {'helper' | 'customer'} [role] the starter's, in a help call
+   * @returns {Promise<Call>}
+   */
+  startCall(conversationId, kind, role) {
+    return this.#request('POST', `/conversations/${encodeURIComponent(conversationId)}/calls`,
+      role ? { kind, role } : { kind });
+  }
+
+  /**
+   * @param {string} id
+   * @returns {Promise<Call>}
+   */
+  call(id) {
+    return this.#request('GET', `/calls/${encodeURIComponent(id)}`);
+  }
+
+  /**
+   * @param {string} id
+   * @param {'join' | 'decline' | 'leave' | 'end'} action
+   * @returns {Promise<Call>}
+   */
+  callAction(id, action) {
+    return this.#request('POST', `/calls/${encodeURIComponent(id)}/${action}`);
   }
 
   /**

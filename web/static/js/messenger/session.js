@@ -11,6 +11,7 @@ import { Outbox } from '../realtime/outbox.js';
 import { MessengerStore } from './store.js';
 import { Notifier } from './notifier.js';
 import { messagePreview } from './format.js';
+import { CallManager } from '../calls/call-manager.js';
 
 /** @typedef {import('../api.js').Api} Api */
 /** @typedef {import('../api.js').User} User */
@@ -58,6 +59,8 @@ export class MessengerSession {
   outbox;
   /** @type {Notifier} */
   notifier;
+  /** @type {CallManager} ringing, and the call this tab is in */
+  calls;
   /** @type {RealtimeSocket} */
   #socket;
   /** @type {EventSync} */
@@ -107,17 +110,26 @@ export class MessengerSession {
       handler: {
         conversations: (list, askedAt) => this.store.setConversations(list, askedAt),
         wantsHistory: (id) => this.store.thread(id) !== undefined,
-        event: (event) => this.store.applyEvent(event),
+        event: (event) => {
+          this.store.applyEvent(event);
+          this.calls.onEvent(event);
+        },
         discover: (id) => this.#discover(id),
         removed: (id) => this.store.removeConversation(id),
         live: (live) => this.#liveChanged(live),
       },
+    });
+    this.calls = new CallManager({
+      session: this,
+      rtcRequest: (frame) => this.#socket.request({ type: 'rtc', ...frame }),
+      rtcSend: (frame) => this.#socket.send({ type: 'rtc', ...frame }),
     });
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     this.#socket = new RealtimeSocket({
       url: `${scheme}//${location.host}/api/v1/ws`,
       onHello: () => {
         this.#watched = '';
+        this.calls.reconnected();
         this.#sendPresence();
         void this.#sync.connected();
       },
@@ -167,6 +179,7 @@ export class MessengerSession {
   /** Disconnects for good (signing out). */
   stop() {
     this.#stopped = true;
+    this.calls.stop();
     this.#socket.stop();
     this.#sync.disconnected();
     this.notifier.stop();
@@ -241,6 +254,12 @@ export class MessengerSession {
         break;
       case 'presence':
         if (frame.presence) this.store.setPresence([frame.presence]);
+        break;
+      case 'call':
+        if (frame.call && typeof frame.call === 'object') this.calls.onCall(frame.call);
+        break;
+      case 'rtc':
+        this.calls.onRtc(frame);
         break;
       default:
         // pong, and frame types of later protocol versions.

@@ -11,6 +11,7 @@ import { confirmAction } from '../components/confirm-dialog.js';
 import { describeError } from '../components/form-controller.js';
 import { updateKeyedList } from '../components/keyed-list.js';
 import { Notice } from '../components/notice.js';
+import { popoverMenu } from '../components/popover-menu.js';
 import { Composer } from './composer.js';
 import { messagePreview } from './format.js';
 import { messageSignature, pendingSignature, renderMessage, renderPending } from './message-item.js';
@@ -224,10 +225,49 @@ export class ThreadView {
       el('div', { class: 'thread-heading' },
         el('h2', { id: this.#titleId, class: 'thread-title', tabindex: -1 }, title),
         subtitle && el('p', { class: 'thread-subtitle' }, subtitle)),
-      // Calls come later; the buttons hold their place and say so.
-      el('div', { class: 'call-actions' },
-        callButton('phone', i18n.t('call.voice'), i18n.t('call.soon')),
-        callButton('video', i18n.t('call.video'), i18n.t('call.soon'))));
+      // Notes to self have nobody to call.
+      conversation.kind === 'group' || peer ? this.#callActions() : null);
+  }
+
+  /** The call buttons: voice, video, and a help call in either role. */
+  #callActions() {
+    const { i18n } = this.#session;
+    /**
+     * @param {'voice' | 'video' | 'help'} kind
+     * @param {'helper' | 'customer'} [role]
+     */
+    const start = (kind, role) => {
+      this.#errors.clear();
+      this.#session.calls.start(this.#id, kind, role).catch((error) => {
+        if (!this.#session.calls.active) this.#errors.show(describeError(error, i18n));
+      });
+    };
+    /**
+     * @param {'voice' | 'video'} kind
+     * @param {import('../components/icon.js').IconName} glyph
+     * @param {string} label
+     */
+    const button = (kind, glyph, label) => {
+      const element = el('button', { type: 'button', class: 'icon-button call-button', 'aria-label': label, title: label, 'data-call': kind }, icon(glyph));
+      element.addEventListener('click', () => start(kind));
+      return element;
+    };
+    const help = popoverMenu({
+      label: i18n.t('call.help'),
+      buttonContent: [icon('help')],
+      buttonClass: 'icon-button call-button',
+      items: () => {
+        const helper = el('button', { type: 'button', class: 'menu-item' }, icon('video'), i18n.t('call.helpAsHelper'));
+        helper.addEventListener('click', () => start('help', 'helper'));
+        const customer = el('button', { type: 'button', class: 'menu-item' }, icon('screen'), i18n.t('call.helpAsCustomer'));
+        customer.addEventListener('click', () => start('help', 'customer'));
+        return [helper, customer];
+      },
+    });
+    return el('div', { class: 'call-actions' },
+      button('voice', 'phone', i18n.t('call.voice')),
+      button('video', 'video', i18n.t('call.video')),
+      help.element);
   }
 
   // The messages.
@@ -510,27 +550,6 @@ export class ThreadView {
       this.#composer.focus();
     });
   }
-}
-
-/**
- * A call button that is not there yet: focusable, so its tooltip can be
- * read, but it does nothing.
- * @param {'phone' | 'video'} kind
- * @param {string} label
- * @param {string} tooltip
- * @returns {HTMLElement}
- */
-function callButton(kind, label, tooltip) {
-  const tooltipId = uniqueId('tooltip');
-  const button = el('button', {
-    type: 'button',
-    class: 'icon-button call-button',
-    'aria-label': label,
-    'aria-disabled': 'true',
-    'aria-describedby': tooltipId,
-    'data-call': kind === 'phone' ? 'voice' : 'video',
-  }, icon(kind));
-  return el('span', { class: 'tooltip-host' }, button, el('span', { class: 'tooltip', role: 'tooltip', id: tooltipId }, tooltip));
 }
 
 /**
