@@ -73,7 +73,7 @@ func (n *news) kinds(user string) []string {
 // fixture is one desk with its accounts, messenger and calls on one
 // database; node makes a second desk (another node) on the same database.
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	d     *db.DB
 	clock *clock
@@ -85,7 +85,7 @@ type fixture struct {
 	n     int
 }
 
-func newFixture(t *testing.T, d *db.DB) *fixture {
+func newFixture(t testing.TB, d *db.DB) *fixture {
 	// Tuesday 2026-03-03 15:00 UTC: 10:00 in New York.
 	f := &fixture{t: t, ctx: context.Background(), d: d, clock: &clock{t: time.Date(2026, 3, 3, 15, 0, 0, 0, time.UTC)},
 		news: &news{byUser: map[string][]map[string]json.RawMessage{}}}

@@ -34,7 +34,8 @@ type Request struct {
 	Location   string `json:"location,omitempty"` // a kiosk's store
 	Page       string `json:"page,omitempty"`     // the page the widget was on
 	Device     string `json:"device,omitempty"`
-	// Position in line (1 is next) and the estimated wait, while waiting.
+	// Position in line (1 is next) and the estimated wait, while waiting
+	// (not once an agent is being rung).
 	Position             int `json:"position,omitempty"`
 	EstimatedWaitSeconds int `json:"estimated_wait_seconds"`
 
@@ -307,7 +308,7 @@ func (s *Service) request(ctx context.Context, q querier, id string) (Request, e
 	if err != nil {
 		return Request{}, err
 	}
-	if r.Status == Waiting || r.Status == Offered {
+	if r.Status == Waiting { // once offered, an agent is being rung: no line to show
 		if err := s.placeInLine(ctx, q, &r, enqueued); err != nil {
 			return Request{}, err
 		}

@@ -74,9 +74,12 @@ func (s *Service) dispatchOne(ctx context.Context) (*Offer, error) {
 			AND NOT EXISTS (SELECT 1 FROM desk_offers o WHERE o.agent_id = a.user_id AND o.state = 'pending')`).Scan(&free); err != nil || free == 0 {
 			return err
 		}
+		// Read the head of the line without locks, then lock only the
+		// request about to be offered: locking the whole batch would write
+		// a row lock on each of them for every single offer.
 		type waiting struct{ id, queue, channel string }
 		rows, err := tx.QueryContext(ctx, `SELECT id, queue_id, channel FROM desk_requests WHERE status = 'waiting'
-			ORDER BY enqueued_at, id LIMIT $1`+requestLock, dispatchBatch)
+			ORDER BY enqueued_at, id LIMIT $1`, dispatchBatch)
 		if err != nil {
 			return err
 		}
@@ -113,6 +116,15 @@ func (s *Service) dispatchOne(ctx context.Context) (*Offer, error) {
 				continue
 			} else if err != nil {
 				return err
+			}
+			if requestLock != "" {
+				var still string
+				err := tx.QueryRowContext(ctx, `SELECT id FROM desk_requests WHERE id = $1 AND status = 'waiting'`+requestLock, w.id).Scan(&still)
+				if errors.Is(err, sql.ErrNoRows) {
+					continue // another node is offering it, or it left the line
+				} else if err != nil {
+					return err
+				}
 			}
 			var ring int
 			if err := tx.QueryRowContext(ctx, `SELECT ring_timeout_seconds FROM desk_queues WHERE id = $1`, w.queue).Scan(&ring); err != nil {
