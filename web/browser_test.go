@@ -54,6 +54,18 @@ func TestBrowser(t *testing.T) {
 	}}
 	addr := srv.start()
 	defer srv.stop()
+	// The server's first account is its admin; the help desk's test needs
+	// one to make queues and agents, whichever test file signs up first.
+	adminEmail, adminPassword := "admin@browser.test", "correct horse battery"
+	signup, err := http.Post("http://"+addr.String()+"/api/v1/auth/signup", "application/json",
+		strings.NewReader(`{"email":"`+adminEmail+`","name":"Admin","password":"`+adminPassword+`"}`))
+	if err != nil {
+		t.Fatalf("admin sign-up: %v", err)
+	}
+	signup.Body.Close()
+	if signup.StatusCode != http.StatusCreated {
+		t.Fatalf("admin sign-up: %s", signup.Status)
+	}
 	// The restart test asks for a restart here: the same address and
 	// data, a new process state, as when an operator restarts Parley.
 	control := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -81,6 +93,7 @@ func TestBrowser(t *testing.T) {
 	}
 	cmd := exec.CommandContext(ctx, node, append([]string{"--test", "--test-reporter=spec"}, files...)...)
 	cmd.Env = append(os.Environ(), "PARLEY_URL=http://"+addr.String(), "CHROMIUM="+chromium, "PARLEY_RESTART_URL="+control.URL)
+	cmd.Env = append(cmd.Env, "PARLEY_ADMIN_EMAIL="+adminEmail, "PARLEY_ADMIN_PASSWORD="+adminPassword)
 	if dir := os.Getenv("PARLEY_SCREENSHOTS"); dir != "" {
 		abs, _ := filepath.Abs(dir)
 		cmd.Env = append(cmd.Env, "PARLEY_SCREENSHOTS="+abs)
