@@ -155,6 +155,10 @@ func h264KeyframeStart(payload []byte) bool {
 	return false
 }
 
+// guardPackets: after a switch, packets of the new layer older than its
+// keyframe are dropped until the layer is this many packets further.
+const guardPackets = 1000
+
 // downTrack is one subscriber's copy of a simulcast track: one layer at a
 // time, renumbered into a single stream.
 type downTrack struct {
@@ -168,11 +172,13 @@ type downTrack struct {
 	mu        sync.Mutex // serialises the layers' goroutines writing here
 	started   bool       // a packet has been sent
 	switchSeq uint16     // the current layer's first forwarded sequence number
+	guard     bool       // still dropping packets older than switchSeq
 	seqOffset uint16     // added to the layer's sequence numbers
 	tsOffset  uint32     // added to the layer's timestamps
 	lastSeq   uint16     // the newest sequence number sent
 	lastTS    uint32     // and its timestamp
 	lastAt    int64      // and when it was sent, unix nanoseconds
+	forwarded int64      // packets sent
 }
 
 func newDownTrack(t *forwardedTrack, sub *Participant, local *webrtc.TrackLocalStaticRTP) *downTrack {
@@ -196,8 +202,14 @@ func (d *downTrack) write(l *layer, pkt *rtp.Packet, keyframe bool, now int64) {
 			return
 		}
 		d.switchTo(l, pkt, now)
-	} else if int16(pkt.SequenceNumber-d.switchSeq) < 0 {
-		return // late from before the switch: its number was given away
+	} else if d.guard {
+		since := int16(pkt.SequenceNumber - d.switchSeq)
+		if since < 0 {
+			return // late from before the switch: its number was given away
+		}
+		// Far enough past the switch that nothing that old can arrive;
+		// comparing longer would misread the wrap of sequence numbers.
+		d.guard = since < guardPackets
 	}
 	out := *pkt
 	out.SequenceNumber += d.seqOffset
@@ -210,6 +222,7 @@ func (d *downTrack) write(l *layer, pkt *rtp.Packet, keyframe bool, now int64) {
 		d.lastSeq, d.lastTS, d.lastAt = out.SequenceNumber, out.Timestamp, now
 	}
 	d.started = true
+	d.forwarded++
 	_ = d.local.WriteRTP(&out) // a closed subscriber is cleaned up elsewhere
 }
 
@@ -224,7 +237,7 @@ func (d *downTrack) switchTo(l *layer, pkt *rtp.Packet, now int64) {
 		ticks := uint32(max(1, (now-d.lastAt)*clock/int64(time.Second)))
 		d.tsOffset = d.lastTS + ticks - pkt.Timestamp
 	}
-	d.switchSeq = pkt.SequenceNumber
+	d.switchSeq, d.guard = pkt.SequenceNumber, true
 	d.current.Store(int32(l.rank))
 	d.sub.signal(Signal{Type: "layer", TrackID: d.track.id, Layer: &LayerInfo{
 		RID: l.rid, Width: int(l.width.Load()), Height: int(l.height.Load()),

@@ -519,3 +519,42 @@ func TestAWHEPViewerGetsOneLayer(t *testing.T) {
 	checkContinuous(t, viewer, "pub:camera")
 	eventually(t, "the viewer to reach the top layer", func() bool { return viewer.onLayer("pub:camera", 2, 30) })
 }
+
+func TestADownTrackForwardsAcrossTheSequenceNumberWrap(t *testing.T) {
+	local, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "x", "y")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &forwardedTrack{id: "p:camera", clockRate: 90000}
+	sub := newParticipant(&Room{}, "sub", Permissions{}, nil)
+	defer sub.close()
+	d := newDownTrack(tr, sub, local)
+	l := &layer{rid: "f", rank: 2}
+	d.target.Store(2)
+	pkt := &rtp.Packet{Header: rtp.Header{SequenceNumber: 100, Timestamp: 1}}
+	d.write(l, pkt, true, 1)
+	for i := range 70_000 { // more than a wrap of 16-bit numbers
+		pkt.SequenceNumber++
+		pkt.Timestamp += 3000
+		d.write(l, pkt, false, int64(i+2))
+		if d.lastSeq != pkt.SequenceNumber {
+			t.Fatalf("packet %d (sequence number %d) was not forwarded", i, pkt.SequenceNumber)
+		}
+	}
+	// A late packet from before the switch to a new layer is dropped.
+	d.target.Store(1)
+	low := &layer{rid: "q", rank: 1}
+	pkt.SequenceNumber = 5000
+	d.write(low, pkt, true, 80_000)
+	sent, n := d.lastSeq, d.forwarded
+	pkt.SequenceNumber = 4999
+	d.write(low, pkt, false, 80_001)
+	if d.forwarded != n {
+		t.Fatal("a packet from before the switch was forwarded: its number was already used")
+	}
+	pkt.SequenceNumber = 5001
+	d.write(low, pkt, false, 80_002)
+	if d.lastSeq != sent+1 || d.forwarded != n+1 {
+		t.Fatalf("after the switch: last sent %d, want %d", d.lastSeq, sent+1)
+	}
+}
