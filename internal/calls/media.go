@@ -67,13 +67,18 @@ type rtcFrame struct {
 	Type      string                   `json:"type"`
 	ID        string                   `json:"id,omitempty"`
 	CallID    string                   `json:"call_id"`
-	Action    string                   `json:"action"` // connect, publish, answer, candidate, pause, leave
+	Action    string                   `json:"action"` // connect, publish, answer, candidate, pause, prefer, restart, leave
 	PC        string                   `json:"pc,omitempty"`
 	SDP       string                   `json:"sdp,omitempty"`
 	Sources   map[string]sfu.Source    `json:"sources,omitempty"`
 	Candidate *webrtc.ICECandidateInit `json:"candidate,omitempty"`
 	Source    sfu.Source               `json:"source,omitempty"`
 	Paused    bool                     `json:"paused,omitempty"`
+	// prefer: the size a received track is shown at, so the SFU sends a
+	// simulcast track's smallest layer that fills it.
+	TrackID   string `json:"track_id,omitempty"`
+	MaxWidth  int    `json:"max_width,omitempty"`
+	MaxHeight int    `json:"max_height,omitempty"`
 	// annotate sends one drawing operation; annotations asks for those
 	// after a sequence number (a late joiner's catch-up).
 	Annotation *Annotation `json:"annotation,omitempty"`
@@ -179,6 +184,8 @@ func (m *Media) serve(ctx context.Context, peer realtime.Peer, raw []byte) (map[
 		return nil, mediaProblem(p.SetPaused(f.Source, f.Paused))
 	case "restart":
 		return nil, mediaProblem(p.RestartICE())
+	case "prefer":
+		return nil, preferProblem(p.SetTrackPreference(f.TrackID, f.MaxWidth, f.MaxHeight))
 	case "leave":
 		m.drop(peer.ConnID(), pid, f.CallID)
 		return nil, m.leaveIfLast(ctx, peer.UserID(), f.CallID)
@@ -402,6 +409,18 @@ func (m *Media) closeRoom(callID string) {
 	}
 	delete(m.empty, callID)
 	m.mu.Unlock()
+}
+
+// preferProblem maps the errors of a prefer frame, whose track is one the
+// device receives, not one it publishes.
+func preferProblem(err error) error {
+	switch {
+	case errors.Is(err, sfu.ErrBadPreference):
+		return invalid("max_width and max_height are 0 (no limit) or more")
+	case errors.Is(err, sfu.ErrNotPublished):
+		return httpx.NewProblem(http.StatusNotFound, "unknown-track", "Unknown track", "this device receives no track with that track_id")
+	}
+	return mediaProblem(err)
 }
 
 func mediaProblem(err error) error {

@@ -387,6 +387,44 @@ func TestAVoiceCallRefusesACamera(t *testing.T) {
 	}
 }
 
+func TestAPreferFrameSetsTheSizeAReceivedTrackIsShownAt(t *testing.T) {
+	url := startServer(t)
+	ctx := context.Background()
+	ana, bo := newDevice(t, url, "Ana"), newDevice(t, url, "Bo")
+	conv, _ := ana.c.OpenDirect(ctx, bo.user.ID)
+	call, err := ana.c.StartCall(ctx, conv.ID, "video")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ana.callID, bo.callID = call.ID, call.ID
+	for _, d := range []*device{ana, bo} {
+		if _, err := d.rtc("connect", nil); err != nil {
+			t.Fatalf("%s connect: %v", d.user.Name, err)
+		}
+	}
+	if err := ana.publish(sfu.Camera); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "bo to receive ana's camera", func() bool { return bo.count(":camera") > 10 })
+	var camera string
+	bo.mu.Lock()
+	for id := range bo.received {
+		camera = id
+	}
+	bo.mu.Unlock()
+	// The SFU takes it (a camera that is not simulcast is sent as it is).
+	if _, err := bo.rtc("prefer", map[string]any{"track_id": camera, "max_width": 320, "max_height": 180}); err != nil {
+		t.Fatalf("prefer a received track: %v", err)
+	}
+	var fe *client.FrameError
+	if _, err := bo.rtc("prefer", map[string]any{"track_id": "nobody:camera", "max_width": 320}); !errors.As(err, &fe) || fe.Code != "unknown-track" {
+		t.Fatalf("prefer a track not received: %v, want unknown-track", err)
+	}
+	if _, err := bo.rtc("prefer", map[string]any{"track_id": camera, "max_width": -1}); !errors.As(err, &fe) || fe.Code != "bad-frame" {
+		t.Fatalf("a negative width: %v, want bad-frame", err)
+	}
+}
+
 // annotations returns the drawings the device was shown, in arrival order.
 func (d *device) annotations() []map[string]any {
 	d.mu.Lock()
