@@ -274,11 +274,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	rt.HandleHTTP("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
 	rt.HandleHTTP("/", web.Handler())
 
-	// Cookies are ambient credentials, so a request carrying the session
-	// cookie that changes something must come from our own origin. Bearer
-	// tokens are not sent by browsers on their own, and a request with no
-	// credential at all (the help widget opening a request) has nothing to
-	// forge, so those skip the check.
+	// Cookies are ambient credentials, so a request without a bearer token
+	// that changes something must come from our own origin (sign-in
+	// included: another site must not sign a browser in to its account).
+	// Bearer tokens are not sent by browsers on their own, so they skip the
+	// check, and so does the help widget opening a request from a shop's
+	// page with no cookie (its queue's allowlist decides).
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, log, httpx.Forbidden("cross-origin request refused: the Origin does not match this site"))
@@ -292,7 +293,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	var h http.Handler = authHTTP.Identify(rt)
 	h = http.HandlerFunc(func(next http.Handler) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
-			if _, err := r.Cookie(auth.CookieName); err == nil && r.Header.Get("Authorization") == "" {
+			if r.Header.Get("Authorization") == "" && !anonymousCrossOrigin(r) {
 				csrf.Handler(next).ServeHTTP(w, r)
 				return
 			}
@@ -403,6 +404,15 @@ func cors(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// anonymousCrossOrigin is the one change another site's page may ask for
+// without a credential: opening a help request.
+func anonymousCrossOrigin(r *http.Request) bool {
+	if _, err := r.Cookie(auth.CookieName); err == nil {
+		return false
+	}
+	return r.Method == http.MethodPost && r.URL.Path == "/api/v1/desk/requests"
 }
 
 func sameHost(origin, host string) bool {

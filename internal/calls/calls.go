@@ -421,6 +421,27 @@ func (s *Service) Join(ctx context.Context, userID, callID string) (Call, error)
 	})
 }
 
+// Invite rings someone into a call going on, with a role in a one-way
+// call: the help desk's transfer brings the next helper in this way. They
+// must be a member of the conversation.
+func (s *Service) Invite(ctx context.Context, callID, userID, role string) (Call, error) {
+	return s.change(ctx, "", callID, func(tx *sql.Tx, c Call, now time.Time) ([]chat.Event, error) {
+		ok, err := isMember(ctx, tx, c.ConversationID, userID)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, ErrNotFound
+		}
+		if !c.OneWay {
+			role = ""
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO call_members (call_id, user_id, state, role) VALUES ($1, $2, 'ringing', $3)
+			ON CONFLICT (call_id, user_id) DO UPDATE SET state = 'ringing', role = $3, left_at = NULL`, callID, userID, role)
+		return nil, err
+	})
+}
+
 // Decline refuses a ringing call; when nobody is left to answer, the call
 // ends as declined.
 func (s *Service) Decline(ctx context.Context, userID, callID string) (Call, error) {
@@ -486,6 +507,18 @@ func (s *Service) End(ctx context.Context, userID, callID string) (Call, error) 
 			reason = Declined
 		}
 		return s.end(ctx, tx, c, userID, reason, now)
+	})
+}
+
+// Finish ends a call for everyone on the server's behalf (the help desk
+// closing a session), recorded in the name of whoever started it.
+func (s *Service) Finish(ctx context.Context, callID string) (Call, error) {
+	return s.change(ctx, "", callID, func(tx *sql.Tx, c Call, now time.Time) ([]chat.Event, error) {
+		reason := Completed
+		if c.State == Ringing {
+			reason = Cancelled
+		}
+		return s.end(ctx, tx, c, c.StartedBy, reason, now)
 	})
 }
 

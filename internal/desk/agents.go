@@ -108,7 +108,11 @@ func (s *Service) SetAgent(ctx context.Context, userID string, in AgentInput) (A
 		return Agent{}, err
 	}
 	s.route(ctx)
-	return s.Agent(ctx, userID)
+	a, err := s.Agent(ctx, userID)
+	if err == nil {
+		s.notify(ctx, userID, "agent", a)
+	}
+	return a, err
 }
 
 // Agent returns one agent.
@@ -226,7 +230,7 @@ func (s *Service) SetStatus(ctx context.Context, userID, status string) (Agent, 
 			return nil
 		}
 		if current == Busy && status == Available {
-			return fmt.Errorf("%w: you are in a session; end it first", ErrNotAllowed)
+			return fmt.Errorf("%w: you are in a session; end it first", ErrWrongState)
 		}
 		now := s.now()
 		if _, err := tx.ExecContext(ctx, `UPDATE desk_agents SET status = $1, status_since = $2, missed_in_row = 0, wrapup_until = NULL,

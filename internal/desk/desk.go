@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -61,9 +62,12 @@ const (
 
 // Errors the handlers map to problems.
 var (
-	ErrNotFound     = errors.New("desk: not found")
-	ErrOfferGone    = errors.New("desk: the offer expired or was taken")
-	ErrNotAllowed   = errors.New("desk: not allowed")
+	ErrNotFound   = errors.New("desk: not found")
+	ErrOfferGone  = errors.New("desk: the offer expired or was taken")
+	ErrNotAllowed = errors.New("desk: not allowed")
+	// ErrWrongState is an action the request or agent is not in a state
+	// for (rating a session still going on, say).
+	ErrWrongState   = errors.New("desk: not now")
 	ErrOriginDenied = errors.New("desk: origin not allowed")
 )
 
@@ -94,7 +98,9 @@ type Chat interface {
 // Calls is what the desk needs of calls.
 type Calls interface {
 	StartHelp(ctx context.Context, helperID, convID, kind string) (calls.Call, error)
-	End(ctx context.Context, userID, callID string) (calls.Call, error)
+	Invite(ctx context.Context, callID, userID, role string) (calls.Call, error)
+	Leave(ctx context.Context, userID, callID string) (calls.Call, error)
+	Finish(ctx context.Context, callID string) (calls.Call, error)
 }
 
 // Announcer publishes live news (bus.Bus fits).
@@ -203,6 +209,8 @@ func Problem(err error) error {
 		return httpx.Conflict("offer-gone", "the offer expired or another agent took the request")
 	case errors.Is(err, ErrOriginDenied):
 		return httpx.Forbidden("this site is not allowed to use the queue's widget")
+	case errors.Is(err, ErrWrongState):
+		return httpx.Conflict("wrong-state", strings.TrimPrefix(err.Error(), ErrWrongState.Error()+": "))
 	case errors.Is(err, ErrNotAllowed):
 		return httpx.Forbidden(err.Error())
 	}

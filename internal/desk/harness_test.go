@@ -213,3 +213,5 @@ var migrations = []db.Migrations{auth.Migrations, chat.Migrations, calls.Migrati
 func each(t *testing.T, fn func(t *testing.T, f *fixture)) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) { fn(t, newFixture(t, d)) }, migrations...)
 }
+
+func ptr[T any](v T) *T { return &v }

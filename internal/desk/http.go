@@ -51,6 +51,7 @@ func (h *HTTP) Routes(rt *httpx.Router) {
 	rt.Handle("POST /api/v1/desk/requests/{id}/end", h.end)
 	rt.Handle("POST /api/v1/desk/requests/{id}/wrapup", h.wrapUp)
 	rt.Handle("PUT /api/v1/desk/requests/{id}/notes", h.notes)
+	rt.Handle("POST /api/v1/desk/requests/{id}/transfer", h.transfer)
 	rt.Handle("POST /api/v1/desk/requests/{id}/rating", h.rate)
 	rt.Handle("GET /api/v1/desk/wallboard", h.wallboard)
 	rt.Handle("POST /api/v1/desk/staffing", h.staffing)
@@ -66,6 +67,8 @@ func problem(err error) error {
 		p := httpx.Conflict("queue-key-taken", "a queue with this key exists")
 		p.Errors = []httpx.FieldError{{Field: "key", Detail: "already in use"}}
 		return p
+	case errors.Is(err, ErrAgentUnavailable):
+		return httpx.Conflict("agent-unavailable", "that agent is not available to take it now")
 	case errors.Is(err, ErrRated):
 		return httpx.Conflict("already-rated", "this session is already rated")
 	}
@@ -239,6 +242,10 @@ func (h *HTTP) listAgents(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *HTTP) setAgent(w http.ResponseWriter, r *http.Request) error {
+	if r.PathValue("id") == "me" { // GET /desk/agents/me is one's own; nobody sets their own queues
+		w.Header().Set("Allow", "GET")
+		return httpx.NewProblem(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed", "PUT is not allowed here")
+	}
 	if _, err := h.manager(r); err != nil {
 		return err
 	}
@@ -412,6 +419,16 @@ func (h *HTTP) notes(w http.ResponseWriter, r *http.Request) error {
 	})(w, r)
 }
 
+func (h *HTTP) transfer(w http.ResponseWriter, r *http.Request) error {
+	var in TransferInput
+	if err := httpx.DecodeJSON(w, r, h.MaxBody, &in); err != nil {
+		return err
+	}
+	return h.requestAction(func(ctx context.Context, userID, id string) (Request, error) {
+		return h.svc.Transfer(ctx, userID, id, in)
+	})(w, r)
+}
+
 func (h *HTTP) rate(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Score   int    `json:"score"`
@@ -456,7 +473,11 @@ func (h *HTTP) report(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return problem(err)
 	}
-	if r.URL.Query().Get("format") == "csv" {
+	format := r.URL.Query().Get("format")
+	if format != "" && format != "json" && format != "csv" {
+		return httpx.Invalid(httpx.FieldError{Field: "format", Detail: "json or csv"})
+	}
+	if format == "csv" {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+q.Key+`-`+from+`-`+to+`.csv"`)
 		return WriteCSV(w, q.Key, days)
@@ -484,14 +505,29 @@ func (h *HTTP) staffing(w http.ResponseWriter, r *http.Request) error {
 		st  Staffing
 		err error
 	)
-	if in.Agents > 0 {
+	switch {
+	case in.Agents < 0:
+		return httpx.Invalid(httpx.FieldError{Field: "agents", Detail: "a number of agents, or leave it out to find how many are needed"})
+	case in.Agents > 0:
 		st, err = StaffingWith(wl, in.Agents)
-	} else {
-		if in.ServiceLevel == nil {
-			return httpx.Invalid(httpx.FieldError{Field: "service_level", Detail: "give the target service level (0–1), or a number of agents"})
-		}
+	case in.ServiceLevel == nil:
+		wl.ServiceLevel = -1 // reported with the other fields' errors
+		_, err = AgentsNeeded(wl)
+	default:
 		wl.ServiceLevel = *in.ServiceLevel
 		st, err = AgentsNeeded(wl)
+	}
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		// Name the fields as the request body does.
+		for i, f := range ve.Fields {
+			switch f.Field {
+			case "handle_time":
+				ve.Fields[i].Field = "handle_time_seconds"
+			case "answer_time":
+				ve.Fields[i].Field = "answer_time_seconds"
+			}
+		}
 	}
 	if err != nil {
 		return problem(err)

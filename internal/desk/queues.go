@@ -60,7 +60,7 @@ type QueueInput struct {
 	Hours               *Schedule      `json:"hours"`
 	ServiceLevelSeconds int            `json:"service_level_seconds"`
 	RingTimeoutSeconds  int            `json:"ring_timeout_seconds"`
-	WrapUpSeconds       int            `json:"wrapup_seconds"`
+	WrapUpSeconds       *int           `json:"wrapup_seconds"` // 0 is no wrap-up; absent is 60
 	MaxWaiting          int            `json:"max_waiting"`
 	WhenClosed          string         `json:"when_closed"`
 	Origins             []string       `json:"origins"`
@@ -123,7 +123,6 @@ func (in *QueueInput) check() (*Hours, error) {
 	}{
 		{"service_level_seconds", &in.ServiceLevelSeconds, 15, 1, 3600},
 		{"ring_timeout_seconds", &in.RingTimeoutSeconds, 20, 5, 300},
-		{"wrapup_seconds", &in.WrapUpSeconds, 60, 0, 3600},
 		{"max_waiting", &in.MaxWaiting, 50, 1, 10000},
 	}
 	for _, d := range defaults {
@@ -133,6 +132,13 @@ func (in *QueueInput) check() (*Hours, error) {
 		if *d.v < d.lo || *d.v > d.hi {
 			fe.add(d.field, fmt.Sprintf("must be from %d to %d", d.lo, d.hi))
 		}
+	}
+	if in.WrapUpSeconds == nil {
+		sixty := 60
+		in.WrapUpSeconds = &sixty
+	}
+	if *in.WrapUpSeconds < 0 || *in.WrapUpSeconds > 3600 {
+		fe.add("wrapup_seconds", "must be from 0 to 3600")
 	}
 	if in.WhenClosed == "" {
 		in.WhenClosed = "callback"
@@ -270,7 +276,7 @@ func writeQueueSkills(ctx context.Context, tx *sql.Tx, queueID string, skills ma
 
 func queueFrom(in QueueInput, hours *Hours) Queue {
 	return Queue{Key: in.Key, Name: in.Name, Channels: in.Channels, RequiredSkills: in.RequiredSkills, Hours: *in.Hours,
-		ServiceLevelSeconds: in.ServiceLevelSeconds, RingTimeoutSeconds: in.RingTimeoutSeconds, WrapUpSeconds: in.WrapUpSeconds,
+		ServiceLevelSeconds: in.ServiceLevelSeconds, RingTimeoutSeconds: in.RingTimeoutSeconds, WrapUpSeconds: *in.WrapUpSeconds,
 		MaxWaiting: in.MaxWaiting, WhenClosed: in.WhenClosed, Origins: in.Origins, hours: hours}
 }
 

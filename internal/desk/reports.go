@@ -127,7 +127,7 @@ func (s *Service) Report(ctx context.Context, queueID, from, to string) ([]DayRe
 	if err2 != nil {
 		fe.add("to", "a date such as 2026-11-25")
 	}
-	if err1 == nil && err2 == nil && (end.Before(start) || end.Sub(start) > MaxReportDays*24*time.Hour) {
+	if err1 == nil && err2 == nil && (end.Before(start) || end.Sub(start) >= MaxReportDays*24*time.Hour) {
 		fe.add("to", fmt.Sprintf("on or after from, at most %d days later", MaxReportDays))
 	}
 	if err := fe.err(); err != nil {

@@ -50,8 +50,12 @@ type Request struct {
 	AgentName      string     `json:"agent_name,omitempty"`
 	ConversationID string     `json:"conversation_id"`
 	CallID         string     `json:"call_id,omitempty"`
-	Rating         *int       `json:"rating"`
-	RatingComment  string     `json:"rating_comment,omitempty"`
+	// Transfers counts hand-overs; WarmAgentID is the agent who stays in
+	// the session until the next accepts a warm transfer.
+	Transfers     int    `json:"transfers"`
+	WarmAgentID   string `json:"warm_agent_id,omitempty"`
+	Rating        *int   `json:"rating"`
+	RatingComment string `json:"rating_comment,omitempty"`
 	// For agents and managers only.
 	WrapUpCode string `json:"wrapup_code,omitempty"`
 	Notes      string `json:"notes,omitempty"`
@@ -160,6 +164,18 @@ func (s *Service) Open(ctx context.Context, caller Caller, in RequestInput) (Req
 	}
 	now := s.now()
 	status := Waiting
+	if in.Callback == nil {
+		// Refuse a full queue before making a guest and a conversation (the
+		// transaction below checks again, for requests arriving together).
+		var waiting int
+		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM desk_requests WHERE queue_id = $1 AND status IN ('waiting', 'offered')`,
+			q.ID).Scan(&waiting); err != nil {
+			return Request{}, err
+		}
+		if waiting >= q.MaxWaiting {
+			return Request{}, &ClosedError{Reason: "full", Offer: q.WhenClosed}
+		}
+	}
 	if in.Callback != nil {
 		if q.WhenClosed != "callback" {
 			return Request{}, &ValidationError{Fields: []FieldError{{Field: "callback", Detail: "this queue does not take callbacks"}}}
@@ -269,7 +285,8 @@ func nullTime(t *time.Time) any {
 
 const requestColumns = `r.id, r.queue_id, q.name, r.channel, r.status, r.customer_id, r.name, r.identity, r.external_id, r.location,
 	r.page, r.device, r.callback_contact, r.callback_at, r.created_at, r.enqueued_at, r.answered_at, r.ended_at, r.end_reason,
-	COALESCE(r.agent_id, ''), COALESCE(u.name, ''), r.conversation_id, r.call_id, r.rating, r.rating_comment, r.wrapup_code, r.notes`
+	COALESCE(r.agent_id, ''), COALESCE(u.name, ''), r.conversation_id, r.call_id, r.rating, r.rating_comment, r.wrapup_code, r.notes,
+	r.transfers, r.warm_agent_id`
 
 const requestFrom = ` FROM desk_requests r JOIN desk_queues q ON q.id = r.queue_id LEFT JOIN users u ON u.id = r.agent_id `
 
@@ -282,7 +299,8 @@ func scanRequest(row interface{ Scan(...any) error }) (Request, time.Time, error
 	)
 	err := row.Scan(&r.ID, &r.QueueID, &r.QueueName, &r.Channel, &r.Status, &r.CustomerID, &r.Name, &r.Identity, &r.ExternalID,
 		&r.Location, &r.Page, &r.Device, &r.CallbackContact, &callbackAt, &r.CreatedAt, &enqueued, &answered, &ended, &r.EndReason,
-		&r.AgentID, &r.AgentName, &r.ConversationID, &r.CallID, &rating, &r.RatingComment, &r.WrapUpCode, &r.Notes)
+		&r.AgentID, &r.AgentName, &r.ConversationID, &r.CallID, &rating, &r.RatingComment, &r.WrapUpCode, &r.Notes,
+		&r.Transfers, &r.WarmAgentID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Request{}, enqueued, ErrNotFound
 	}
@@ -391,7 +409,7 @@ func (s *Service) Get(ctx context.Context, v Viewer, id string) (Request, error)
 
 func (s *Service) visible(ctx context.Context, v Viewer, r Request) (Request, error) {
 	switch {
-	case v.Manager || (r.AgentID == v.UserID && v.UserID != ""):
+	case v.Manager || (v.UserID != "" && (r.AgentID == v.UserID || r.WarmAgentID == v.UserID)):
 		return r, nil
 	case r.CustomerID == v.UserID:
 		r.Notes, r.WrapUpCode = "", ""
@@ -453,7 +471,9 @@ func (s *Service) Status(ctx context.Context, q Queue) (QueueStatus, error) {
 	if err := s.placeInLine(ctx, s.db, &next, now.Add(time.Hour)); err != nil {
 		return st, err
 	}
-	st.EstimatedWaitSeconds = next.EstimatedWaitSeconds
+	if st.Open && st.AgentsOnline > 0 { // otherwise nobody is coming: no estimate
+		st.EstimatedWaitSeconds = next.EstimatedWaitSeconds
+	}
 	return st, nil
 }
 

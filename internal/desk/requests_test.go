@@ -175,7 +175,7 @@ func TestPlaceInLineAndEstimatedWait(t *testing.T) {
 
 func TestASessionEndsWithWrapUpAndARatingThatTheReportCounts(t *testing.T) {
 	each(t, func(t *testing.T, f *fixture) {
-		f.queue("phones", func(in *QueueInput) { in.WrapUpSeconds = 30 })
+		f.queue("phones", func(in *QueueInput) { in.WrapUpSeconds = ptr(30) })
 		ana := f.agent("Ana", nil, "phones")
 		r := f.open("phones", ChannelVideo, "Dana")
 		f.clock.Advance(10 * time.Second) // answered within the 15 s target
@@ -183,7 +183,7 @@ func TestASessionEndsWithWrapUpAndARatingThatTheReportCounts(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.clock.Advance(4 * time.Minute)
-		if _, err := f.desk.Rate(f.ctx, r.CustomerID, r.ID, 5, "too early"); !errors.Is(err, ErrNotAllowed) {
+		if _, err := f.desk.Rate(f.ctx, r.CustomerID, r.ID, 5, "too early"); !errors.Is(err, ErrWrongState) {
 			t.Fatalf("rating a session in progress: %v", err)
 		}
 		ended, err := f.desk.End(f.ctx, r.CustomerID, r.ID)

@@ -206,7 +206,7 @@ func (s *Service) Offers(ctx context.Context, agentID string) ([]Offer, error) {
 // help call starts with the agent as helper. An offer that expired, was
 // withdrawn or is someone else's is ErrOfferGone (or not found).
 func (s *Service) Accept(ctx context.Context, agentID, offerID string) (Request, error) {
-	var requestID string
+	var requestID, warm string
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if err := s.lockRow(ctx, tx, "desk_offers", offerID); err != nil {
 			return err
@@ -229,8 +229,13 @@ func (s *Service) Accept(ctx context.Context, agentID, offerID string) (Request,
 		if _, err := tx.ExecContext(ctx, `UPDATE desk_offers SET state = 'accepted', decided_at = $1 WHERE id = $2`, now, offerID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE desk_requests SET status = 'active', agent_id = $1, answered_at = $2 WHERE id = $3`,
-			agentID, now, requestID); err != nil {
+		var queueID string
+		if err := tx.QueryRowContext(ctx, `SELECT warm_agent_id, queue_id FROM desk_requests WHERE id = $1`, requestID).Scan(&warm, &queueID); err != nil {
+			return err
+		}
+		// The first answer is the one the numbers count; a transfer keeps it.
+		if _, err := tx.ExecContext(ctx, `UPDATE desk_requests SET status = 'active', agent_id = $1, answered_at = COALESCE(answered_at, $2),
+			warm_agent_id = '' WHERE id = $3`, agentID, now, requestID); err != nil {
 			return err
 		}
 		// A call fills an agent; chats fill them at their limit.
@@ -239,7 +244,11 @@ func (s *Service) Accept(ctx context.Context, agentID, offerID string) (Request,
 			WHEN (SELECT COUNT(*) FROM desk_requests b WHERE b.agent_id = $1 AND b.status = 'active') >= max_chats THEN 'busy'
 			ELSE status END,
 			status_since = $2 WHERE user_id = $1`, agentID, now)
-		return err
+		if err != nil || warm == "" || warm == agentID {
+			return err
+		}
+		// A warm transfer's first agent stayed until now.
+		return s.releaseAgent(ctx, tx, warm, queueID, now)
 	})
 	if err != nil {
 		return Request{}, err
@@ -248,23 +257,190 @@ func (s *Service) Accept(ctx context.Context, agentID, offerID string) (Request,
 	if err != nil {
 		return Request{}, err
 	}
-	if _, err := s.chat.AddMember(ctx, r.CustomerID, r.ConversationID, agentID, chat.RoleAdmin); err != nil {
+	if _, err := s.chat.AddMember(ctx, r.CustomerID, r.ConversationID, agentID, chat.RoleAdmin); err != nil && !errors.Is(err, chat.ErrAlreadyThere) {
 		return Request{}, fmt.Errorf("desk: adding the agent to the conversation: %w", err)
 	}
 	if r.Channel != ChannelChat {
-		call, err := s.calls.StartHelp(ctx, agentID, r.ConversationID, r.Channel)
-		if err != nil {
-			return Request{}, fmt.Errorf("desk: starting the call: %w", err)
-		}
-		if _, err := s.db.ExecContext(ctx, `UPDATE desk_requests SET call_id = $1 WHERE id = $2`, call.ID, r.ID); err != nil {
+		if err := s.bringIntoCall(ctx, &r, agentID); err != nil {
 			return Request{}, err
 		}
-		r.CallID = call.ID
 	}
-	s.hook(ctx, "request.answered", r)
+	if warm != "" && warm != agentID {
+		if r.CallID != "" {
+			if _, err := s.calls.Leave(ctx, warm, r.CallID); err != nil && !isEnded(err) {
+				s.cfg.Log.Warn("desk: the first agent leaving the call after a warm transfer", "request", r.ID, "err", err)
+			}
+		}
+		s.notify(ctx, warm, "request", r)
+		s.notifyAgent(ctx, warm)
+	}
+	if r.Transfers == 0 {
+		s.hook(ctx, "request.answered", r)
+	}
 	s.notify(ctx, r.CustomerID, "request", customerView(r))
 	s.notifyAgent(ctx, agentID)
 	return r, nil
+}
+
+// bringIntoCall puts the agent into the session's help call: rung into the
+// call that goes on (after a transfer), or as the helper of a new one.
+func (s *Service) bringIntoCall(ctx context.Context, r *Request, agentID string) error {
+	if r.CallID != "" {
+		_, err := s.calls.Invite(ctx, r.CallID, agentID, calls.Helper)
+		if err == nil {
+			return nil
+		}
+		if !isEnded(err) {
+			return fmt.Errorf("desk: bringing the agent into the call: %w", err)
+		}
+	}
+	call, err := s.calls.StartHelp(ctx, agentID, r.ConversationID, r.Channel)
+	if err != nil {
+		return fmt.Errorf("desk: starting the call: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE desk_requests SET call_id = $1 WHERE id = $2`, call.ID, r.ID); err != nil {
+		return err
+	}
+	r.CallID = call.ID
+	return nil
+}
+
+// releaseAgent frees an agent whose session ended or moved on: wrap-up for
+// the queue's wrap-up time, or straight back to available when there is
+// none — unless other chats keep them, in which case they have room again.
+func (s *Service) releaseAgent(ctx context.Context, tx *sql.Tx, agentID, queueID string, now time.Time) error {
+	var wrapup, others int
+	if err := tx.QueryRowContext(ctx, `SELECT wrapup_seconds FROM desk_queues WHERE id = $1`, queueID).Scan(&wrapup); err != nil {
+		return err
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM desk_requests WHERE agent_id = $1 AND status = 'active'`, agentID).Scan(&others); err != nil {
+		return err
+	}
+	var err error
+	switch {
+	case others > 0:
+		_, err = tx.ExecContext(ctx, `UPDATE desk_agents SET status = 'available', status_since = $1 WHERE user_id = $2 AND status = 'busy'`, now, agentID)
+	case wrapup == 0:
+		_, err = tx.ExecContext(ctx, `UPDATE desk_agents SET status = 'available', status_since = $1, idle_since = $1
+			WHERE user_id = $2 AND status = 'busy'`, now, agentID)
+	default:
+		_, err = tx.ExecContext(ctx, `UPDATE desk_agents SET status = 'wrapup', status_since = $1, wrapup_until = $2
+			WHERE user_id = $3 AND status IN ('busy', 'available')`, now, now.Add(time.Duration(wrapup)*time.Second), agentID)
+	}
+	return err
+}
+
+// TransferInput moves a session to another queue's line or to one agent.
+// Warm keeps the current agent in the session until the next one accepts;
+// cold lets them go at once.
+type TransferInput struct {
+	Queue string `json:"queue"`
+	Agent string `json:"agent"`
+	Warm  bool   `json:"warm"`
+}
+
+// ErrAgentUnavailable is a transfer to an agent who cannot take it now.
+var ErrAgentUnavailable = errors.New("desk: that agent is not available")
+
+// Transfer hands a session on. The customer keeps their conversation and
+// call and their place: a transferred request goes to the front of its new
+// line (it keeps the time it first joined one).
+func (s *Service) Transfer(ctx context.Context, agentID, requestID string, in TransferInput) (Request, error) {
+	var fe fieldErrors
+	if (in.Queue == "") == (in.Agent == "") {
+		fe.add("queue", "name a queue or an agent to transfer to, not both")
+	}
+	if in.Agent == agentID {
+		fe.add("agent", "that is you")
+	}
+	if err := fe.err(); err != nil {
+		return Request{}, err
+	}
+	var offer *Offer
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockRow(ctx, tx, "desk_requests", requestID); err != nil {
+			return err
+		}
+		var owner, status, queueID string
+		err := tx.QueryRowContext(ctx, `SELECT COALESCE(agent_id, ''), status, queue_id FROM desk_requests WHERE id = $1`, requestID).
+			Scan(&owner, &status, &queueID)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && owner != agentID) {
+			return ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		if status != InSession {
+			return fmt.Errorf("%w: only a session going on can be transferred", ErrWrongState)
+		}
+		target := queueID
+		if in.Queue != "" {
+			if err := tx.QueryRowContext(ctx, `SELECT id FROM desk_queues WHERE id = $1 OR key = $1`, in.Queue).Scan(&target); errors.Is(err, sql.ErrNoRows) {
+				return &ValidationError{Fields: []FieldError{{Field: "queue", Detail: "no such queue"}}}
+			} else if err != nil {
+				return err
+			}
+		}
+		now := s.now()
+		warm := ""
+		if in.Warm {
+			warm = agentID
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE desk_requests SET status = 'waiting', queue_id = $1, warm_agent_id = $2,
+			transfers = transfers + 1 WHERE id = $3`, target, warm, requestID); err != nil {
+			return err
+		}
+		if in.Agent != "" {
+			var ring int
+			if err := tx.QueryRowContext(ctx, `SELECT ring_timeout_seconds FROM desk_queues WHERE id = $1`, target).Scan(&ring); err != nil {
+				return err
+			}
+			var free int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM desk_agents a WHERE a.user_id = $1 AND a.status = 'available'
+				AND NOT EXISTS (SELECT 1 FROM desk_offers o WHERE o.agent_id = a.user_id AND o.state = 'pending')`, in.Agent).Scan(&free); err != nil {
+				return err
+			}
+			if free == 0 {
+				return ErrAgentUnavailable
+			}
+			o := Offer{ID: newID(), RequestID: requestID, AgentID: in.Agent, State: "pending", CreatedAt: now,
+				ExpiresAt: now.Add(time.Duration(ring) * time.Second)}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO desk_offers (id, request_id, agent_id, state, created_at, expires_at)
+				VALUES ($1, $2, $3, 'pending', $4, $5)`, o.ID, o.RequestID, o.AgentID, o.CreatedAt, o.ExpiresAt); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE desk_requests SET status = 'offered', offers = offers + 1 WHERE id = $1`, requestID); err != nil {
+				return err
+			}
+			offer = &o
+		}
+		if in.Warm {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE desk_requests SET agent_id = NULL WHERE id = $1`, requestID); err != nil {
+			return err
+		}
+		return s.releaseAgent(ctx, tx, agentID, queueID, now)
+	})
+	if err != nil {
+		return Request{}, err
+	}
+	r, err := s.request(ctx, s.db, requestID)
+	if err != nil {
+		return Request{}, err
+	}
+	if !in.Warm && r.CallID != "" {
+		if _, err := s.calls.Leave(ctx, agentID, r.CallID); err != nil && !isEnded(err) {
+			s.cfg.Log.Warn("desk: leaving the call after a cold transfer", "request", r.ID, "err", err)
+		}
+	}
+	if offer != nil {
+		s.announceOffer(ctx, *offer)
+	} else {
+		s.route(ctx)
+	}
+	s.notify(ctx, r.CustomerID, "request", customerView(r))
+	s.notifyAgent(ctx, agentID)
+	return s.request(ctx, s.db, requestID)
 }
 
 func customerView(r Request) Request {
@@ -286,15 +462,19 @@ func (s *Service) Decline(ctx context.Context, agentID, offerID string) error {
 		if err := s.lockRow(ctx, tx, "desk_offers", offerID); err != nil {
 			return err
 		}
-		var state, owner string
-		err := tx.QueryRowContext(ctx, `SELECT request_id, agent_id, state FROM desk_offers WHERE id = $1`, offerID).Scan(&requestID, &owner, &state)
+		var (
+			state, owner string
+			expires      time.Time
+		)
+		err := tx.QueryRowContext(ctx, `SELECT request_id, agent_id, state, expires_at FROM desk_offers WHERE id = $1`, offerID).
+			Scan(&requestID, &owner, &state, &expires)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && owner != agentID) {
 			return ErrNotFound
 		} else if err != nil {
 			return err
 		}
-		if state != "pending" {
-			return ErrOfferGone
+		if state != "pending" || !s.now().Before(expires) {
+			return ErrOfferGone // the sweeper will move it on as a miss
 		}
 		return s.closeOffer(ctx, tx, offerID, requestID, "declined")
 	})
@@ -350,7 +530,10 @@ func (s *Service) Sweep(ctx context.Context) error {
 	if s.db.Dialect == db.Postgres {
 		lock = ` FOR UPDATE SKIP LOCKED`
 	}
-	var missed []Offer
+	var (
+		missed  []Offer
+		wrapped []string // agents whose wrap-up ran out
+	)
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id, request_id, agent_id FROM desk_offers WHERE state = 'pending' AND expires_at <= $1`+lock, now)
 		if err != nil {
@@ -377,11 +560,16 @@ func (s *Service) Sweep(ctx context.Context) error {
 			}
 		}
 		// Wrap-up that ran out of time ends by itself.
-		if _, err := tx.ExecContext(ctx, `UPDATE desk_agents SET status = 'available', status_since = $1, idle_since = $1, wrapup_until = NULL
-			WHERE status = 'wrapup' AND wrapup_until <= $1`, now); err != nil {
+		rows, err = tx.QueryContext(ctx, `SELECT user_id FROM desk_agents WHERE status = 'wrapup' AND wrapup_until <= $1`, now)
+		if err != nil {
 			return err
 		}
-		return nil
+		if wrapped, err = scanIDs(rows); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE desk_agents SET status = 'available', status_since = $1, idle_since = $1, wrapup_until = NULL
+			WHERE status = 'wrapup' AND wrapup_until <= $1`, now)
+		return err
 	})
 	if err != nil {
 		return err
@@ -389,6 +577,9 @@ func (s *Service) Sweep(ctx context.Context) error {
 	for _, o := range missed {
 		s.notify(ctx, o.AgentID, "offer_expired", map[string]string{"id": o.ID})
 		s.notifyAgent(ctx, o.AgentID)
+	}
+	for _, id := range wrapped {
+		s.notifyAgent(ctx, id)
 	}
 	if err := s.openCallbacks(ctx, now); err != nil {
 		return err
@@ -434,22 +625,32 @@ func (s *Service) openCallbacks(ctx context.Context, now time.Time) error {
 // Cancel is the customer giving up while waiting (or a booked callback
 // they no longer need).
 func (s *Service) Cancel(ctx context.Context, userID, requestID string) (Request, error) {
+	var warm string
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if err := s.lockRow(ctx, tx, "desk_requests", requestID); err != nil {
 			return err
 		}
-		var customer, status string
-		err := tx.QueryRowContext(ctx, `SELECT customer_id, status FROM desk_requests WHERE id = $1`, requestID).Scan(&customer, &status)
+		var customer, status, queueID string
+		err := tx.QueryRowContext(ctx, `SELECT customer_id, status, queue_id, warm_agent_id FROM desk_requests WHERE id = $1`, requestID).
+			Scan(&customer, &status, &queueID, &warm)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && customer != userID) {
 			return ErrNotFound
 		} else if err != nil {
 			return err
 		}
 		if status != Waiting && status != Offered && status != Callback {
-			return fmt.Errorf("%w: the request is %s", ErrNotAllowed, status)
+			return fmt.Errorf("%w: the request is %s", ErrWrongState, status)
 		}
 		if err := s.withdrawOffers(ctx, tx, `request_id = $1`, requestID); err != nil {
 			return err
+		}
+		if warm != "" { // the agent who stayed through a warm transfer is free
+			if _, err := tx.ExecContext(ctx, `UPDATE desk_requests SET warm_agent_id = '' WHERE id = $1`, requestID); err != nil {
+				return err
+			}
+			if err := s.releaseAgent(ctx, tx, warm, queueID, s.now()); err != nil {
+				return err
+			}
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE desk_requests SET status = 'abandoned', ended_at = $1, end_reason = 'cancelled' WHERE id = $2`,
 			s.now(), requestID)
@@ -461,6 +662,14 @@ func (s *Service) Cancel(ctx context.Context, userID, requestID string) (Request
 	r, err := s.request(ctx, s.db, requestID)
 	if err == nil {
 		s.hook(ctx, "request.abandoned", r)
+		if warm != "" {
+			s.notifyAgent(ctx, warm)
+		}
+		if r.CallID != "" { // a transferred session's call ends with it
+			if _, err := s.calls.Finish(ctx, r.CallID); err != nil && !isEnded(err) {
+				s.cfg.Log.Warn("desk: ending the call of a cancelled transfer", "request", r.ID, "err", err)
+			}
+		}
 		s.route(ctx)
 	}
 	return customerView(r), err
@@ -484,7 +693,7 @@ func (s *Service) End(ctx context.Context, userID, requestID string) (Request, e
 			return err
 		}
 		if status != InSession {
-			return fmt.Errorf("%w: the request is %s", ErrNotAllowed, status)
+			return fmt.Errorf("%w: the request is %s", ErrWrongState, status)
 		}
 		now := s.now()
 		reason := "agent"
@@ -495,24 +704,7 @@ func (s *Service) End(ctx context.Context, userID, requestID string) (Request, e
 			now, reason, requestID); err != nil {
 			return err
 		}
-		var wrapup int
-		if err := tx.QueryRowContext(ctx, `SELECT wrapup_seconds FROM desk_queues WHERE id = $1`, queueID).Scan(&wrapup); err != nil {
-			return err
-		}
-		var others int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM desk_requests WHERE agent_id = $1 AND status = 'active'`, agentID).Scan(&others); err != nil {
-			return err
-		}
-		switch {
-		case others > 0:
-			_, err = tx.ExecContext(ctx, `UPDATE desk_agents SET status = 'available', status_since = $1 WHERE user_id = $2 AND status = 'busy'`, now, agentID)
-		case wrapup == 0:
-			_, err = tx.ExecContext(ctx, `UPDATE desk_agents SET status = 'available', status_since = $1, idle_since = $1
-				WHERE user_id = $2 AND status = 'busy'`, now, agentID)
-		default:
-			_, err = tx.ExecContext(ctx, `UPDATE desk_agents SET status = 'wrapup', status_since = $1, wrapup_until = $2
-				WHERE user_id = $3 AND status IN ('busy', 'available')`, now, now.Add(time.Duration(wrapup)*time.Second), agentID)
-		}
+		err = s.releaseAgent(ctx, tx, agentID, queueID, now)
 		return err
 	})
 	if err != nil {
@@ -523,9 +715,7 @@ func (s *Service) End(ctx context.Context, userID, requestID string) (Request, e
 		return Request{}, err
 	}
 	if r.CallID != "" {
-		// The agent started the call, so the call ends in their name
-		// whoever ended the session.
-		if _, err := s.calls.End(ctx, agentID, r.CallID); err != nil && !isEnded(err) {
+		if _, err := s.calls.Finish(ctx, r.CallID); err != nil && !isEnded(err) {
 			s.cfg.Log.Warn("desk: ending the session's call", "request", r.ID, "err", err)
 		}
 	}
@@ -563,7 +753,7 @@ func (s *Service) WrapUp(ctx context.Context, agentID, requestID, code, notes st
 			return err
 		}
 		if status != Ended {
-			return fmt.Errorf("%w: wrap up a session once it has ended", ErrNotAllowed)
+			return fmt.Errorf("%w: wrap up a session once it has ended", ErrWrongState)
 		}
 		now := s.now()
 		if _, err := tx.ExecContext(ctx, `UPDATE desk_requests SET wrapup_code = $1, notes = $2 WHERE id = $3`, code, notes, requestID); err != nil {
@@ -623,7 +813,7 @@ func (s *Service) Rate(ctx context.Context, userID, requestID string, score int,
 			return err
 		}
 		if status != Ended {
-			return fmt.Errorf("%w: rate a session once it has ended", ErrNotAllowed)
+			return fmt.Errorf("%w: rate a session once it has ended", ErrWrongState)
 		}
 		if rating.Valid {
 			return ErrRated

@@ -319,3 +319,120 @@ func TestARequestSurvivesARestartOfTheRouter(t *testing.T) {
 		}
 	})
 }
+
+func TestAColdTransferPutsTheCustomerAtTheFrontOfTheNextQueue(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		f.queue("phones", func(in *QueueInput) { in.WrapUpSeconds = new(int) })
+		f.queue("tablets")
+		ana := f.agent("Ana", nil, "phones")
+		bo := f.agent("Bo", nil, "tablets")
+		if _, err := f.desk.SetStatus(f.ctx, bo.ID, Away); err != nil {
+			t.Fatal(err)
+		}
+		r := f.open("phones", ChannelVideo, "Dana")
+		session, err := f.desk.Accept(f.ctx, ana.ID, f.pending(ana.ID).ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.calls.Join(f.ctx, r.CustomerID, session.CallID); err != nil { // the customer's device answers
+			t.Fatal(err)
+		}
+		f.clock.Advance(time.Minute)
+		later := f.openOn("tablets", "Later") // waits: Bo is away
+		if _, err := f.desk.Transfer(f.ctx, bo.ID, r.ID, TransferInput{Queue: "tablets"}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("someone else transferring Ana's session: %v", err)
+		}
+		moved, err := f.desk.Transfer(f.ctx, ana.ID, r.ID, TransferInput{Queue: "tablets"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if moved.Status != Waiting || moved.QueueName != "Tablets" || moved.Position != 1 || moved.Transfers != 1 || moved.AgentID != "" {
+			t.Fatalf("after a cold transfer: %+v", moved)
+		}
+		if f.status(ana.ID) != Available {
+			t.Fatalf("after a cold transfer Ana is %s", f.status(ana.ID))
+		}
+		call, _ := f.calls.Get(f.ctx, r.CustomerID, session.CallID)
+		if call.State != "active" || memberState(call, ana.ID) != "left" {
+			t.Fatalf("the call after Ana left it: %+v", call)
+		}
+		if _, err := f.desk.SetStatus(f.ctx, bo.ID, Available); err != nil {
+			t.Fatal(err)
+		}
+		if f.pending(bo.ID).RequestID != r.ID {
+			t.Fatalf("Bo was offered %s before the transferred customer (and %s)", f.pending(bo.ID).RequestID, later.ID)
+		}
+		taken, err := f.desk.Accept(f.ctx, bo.ID, f.pending(bo.ID).ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		call, _ = f.calls.Get(f.ctx, r.CustomerID, session.CallID)
+		if taken.CallID != session.CallID || call.Role(bo.ID) != calls.Helper || memberState(call, bo.ID) != "ringing" {
+			t.Fatalf("Bo was not rung into the same call as helper: %+v", call)
+		}
+		if !taken.AnsweredAt.Equal(*session.AnsweredAt) {
+			t.Fatal("a transfer changed when the request was first answered")
+		}
+	})
+}
+
+func TestAWarmTransferKeepsTheFirstAgentUntilTheNextAccepts(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		f.queue("phones", func(in *QueueInput) { in.WrapUpSeconds = new(int) })
+		ana := f.agent("Ana", nil, "phones")
+		bo := f.agent("Bo", nil, "phones")
+		cy := f.agent("Cy", nil, "phones")
+		r := f.open("phones", ChannelVideo, "Dana")
+		session, err := f.desk.Accept(f.ctx, ana.ID, f.pending(ana.ID).ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.calls.Join(f.ctx, r.CustomerID, session.CallID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.desk.SetStatus(f.ctx, cy.ID, Away); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.desk.Transfer(f.ctx, ana.ID, r.ID, TransferInput{Agent: cy.ID, Warm: true}); !errors.Is(err, ErrAgentUnavailable) {
+			t.Fatalf("a transfer to an agent who is away: %v", err)
+		}
+		if got := f.request(r.ID); got.Status != InSession || got.AgentID != ana.ID || got.Transfers != 0 {
+			t.Fatalf("a refused transfer changed the session: %+v", got)
+		}
+		moved, err := f.desk.Transfer(f.ctx, ana.ID, r.ID, TransferInput{Agent: bo.ID, Warm: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if moved.Status != Offered || moved.WarmAgentID != ana.ID {
+			t.Fatalf("during a warm transfer: %+v", moved)
+		}
+		if f.status(ana.ID) != Busy {
+			t.Fatalf("during a warm transfer Ana is %s, want still busy", f.status(ana.ID))
+		}
+		taken, err := f.desk.Accept(f.ctx, bo.ID, f.pending(bo.ID).ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if taken.AgentID != bo.ID || taken.WarmAgentID != "" || f.status(ana.ID) != Available || f.status(bo.ID) != Busy {
+			t.Fatalf("after Bo took it: %+v; Ana %s, Bo %s", taken, f.status(ana.ID), f.status(bo.ID))
+		}
+		call, _ := f.calls.Get(f.ctx, r.CustomerID, taken.CallID)
+		if memberState(call, ana.ID) != "left" || call.Role(bo.ID) != calls.Helper {
+			t.Fatalf("the call after the hand-over: %+v", call)
+		}
+	})
+}
+
+func memberState(c calls.Call, userID string) string {
+	for _, m := range c.Members {
+		if m.UserID == userID {
+			return m.State
+		}
+	}
+	return ""
+}
+
+func (f *fixture) openOn(queue, name string) Request {
+	f.t.Helper()
+	return f.open(queue, ChannelVideo, name)
+}
