@@ -306,3 +306,35 @@ func TestWebhooksAreSignedAndRetried(t *testing.T) {
 		}
 	})
 }
+
+func TestASessionWhoseCallEndsByItselfEnds(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		f.queue("phones", func(in *QueueInput) { in.WrapUpSeconds = ptr(30) })
+		ana := f.agent("Ana", nil, "phones")
+		r := f.open("phones", ChannelVideo, "Gone")
+		session, err := f.desk.Accept(f.ctx, ana.ID, f.pending(ana.ID).ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.sweep()
+		if got := f.request(r.ID); got.Status != InSession {
+			t.Fatalf("with the call ringing the session is %s", got.Status)
+		}
+		// The customer never answers: the call rings out as missed.
+		f.clock.Advance(31 * time.Second)
+		if err := f.calls.Sweep(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := f.calls.Get(f.ctx, ana.ID, session.CallID); c.State != "ended" {
+			t.Fatalf("the call is %s", c.State)
+		}
+		f.sweep()
+		got := f.request(r.ID)
+		if got.Status != Ended || got.EndReason != "call-ended" {
+			t.Fatalf("after its call ended the session is %s (%s)", got.Status, got.EndReason)
+		}
+		if f.status(ana.ID) != WrapUp {
+			t.Fatalf("Ana is %s", f.status(ana.ID))
+		}
+	})
+}

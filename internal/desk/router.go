@@ -584,8 +584,44 @@ func (s *Service) Sweep(ctx context.Context) error {
 	if err := s.openCallbacks(ctx, now); err != nil {
 		return err
 	}
+	if err := s.endSessionsWithoutCall(ctx); err != nil {
+		return err
+	}
 	_, err = s.Dispatch(ctx)
 	return err
+}
+
+// endSessionsWithoutCall ends video and voice sessions whose help call
+// ended by itself — everyone hung up, or the customer never answered and
+// it rang out — so the agent is not left busy in a session that is over.
+// (It reads the calls table: the one place the desk looks into another
+// component's rows, to avoid a call-ended hook across packages.)
+func (s *Service) endSessionsWithoutCall(ctx context.Context) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT r.id, r.agent_id FROM desk_requests r JOIN calls c ON c.id = r.call_id
+		WHERE r.status = 'active' AND r.call_id <> '' AND c.state = 'ended'`)
+	if err != nil {
+		return err
+	}
+	type pair struct{ request, agent string }
+	var over []pair
+	for rows.Next() {
+		var p pair
+		if err := rows.Scan(&p.request, &p.agent); err != nil {
+			rows.Close()
+			return err
+		}
+		over = append(over, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, p := range over {
+		if _, err := s.end(ctx, p.agent, p.request, "call-ended"); err != nil && !errors.Is(err, ErrWrongState) {
+			return err
+		}
+	}
+	return nil
 }
 
 // openCallbacks moves booked callbacks into the line of queues that are
@@ -679,6 +715,12 @@ func (s *Service) Cancel(ctx context.Context, userID, requestID string) (Request
 // customer is asked for a rating, and the agent goes to wrap-up (or stays
 // available while they still have chats).
 func (s *Service) End(ctx context.Context, userID, requestID string) (Request, error) {
+	return s.end(ctx, userID, requestID, "")
+}
+
+// end closes a session; reason "" means whoever userID is (agent or
+// customer); the sweeper passes "call-ended" with the agent as userID.
+func (s *Service) end(ctx context.Context, userID, requestID, reason string) (Request, error) {
 	var agentID string
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if err := s.lockRow(ctx, tx, "desk_requests", requestID); err != nil {
@@ -696,9 +738,12 @@ func (s *Service) End(ctx context.Context, userID, requestID string) (Request, e
 			return fmt.Errorf("%w: the request is %s", ErrWrongState, status)
 		}
 		now := s.now()
-		reason := "agent"
-		if userID == customer {
+		switch {
+		case reason != "":
+		case userID == customer:
 			reason = "customer"
+		default:
+			reason = "agent"
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE desk_requests SET status = 'ended', ended_at = $1, end_reason = $2 WHERE id = $3`,
 			now, reason, requestID); err != nil {
