@@ -37,12 +37,13 @@ function initScript() {
 }
 
 /**
- * Someone signed up, in the thread of conversation id, ready for calls.
+ * Someone signed up, ready for calls.
  * @param {import('node:test').TestContext} t
  * @param {string} first
+ * @param {string} [locale]
  */
-async function person(t, first) {
-  const who = await signedUp(t, browser, first, { permissions: ['camera', 'microphone'] });
+async function person(t, first, locale = 'en-US') {
+  const who = await signedUp(t, browser, first, { locale, permissions: ['camera', 'microphone'] });
   await who.context.addInitScript(initScript);
   return who;
 }
@@ -174,19 +175,35 @@ describe('calls', () => {
     await callScreen(ben.page).waitFor({ state: 'detached' });
   });
 
-  test('a declined call stops ringing and ends for the caller', async (t) => {
+  test('declining, cancelling, and the calls in Korean', async (t) => {
     const cid = await person(t, 'Cid');
-    const dee = await person(t, 'Dee');
+    const dee = await person(t, 'Dee', 'ko-KR');
     const conversation = await direct(cid, dee);
-    await Promise.all([cid.page.goto(`/c/${conversation.id}`), dee.page.goto('/')]);
+    await Promise.all([cid.page.goto(`/c/${conversation.id}`), dee.page.goto(`/c/${conversation.id}`)]);
     await Promise.all([online(cid.page), online(dee.page)]);
+    for (const name of ['음성 통화 시작', '영상 통화 시작', '도움 통화 시작']) {
+      await dee.page.getByRole('button', { name, exact: true }).waitFor();
+    }
+
+    // Dee declines Cid's voice call: it ends for Cid.
     await cid.page.getByRole('button', { name: 'Start voice call', exact: true }).click();
-    const ringing = dee.page.getByRole('dialog', { name: 'Incoming voice call' });
-    await ringing.waitFor();
-    await ringing.getByRole('button', { name: 'Decline' }).click();
+    await callScreen(cid.page).waitFor();
+    const ringing = dee.page.getByRole('dialog', { name: '음성 통화 수신' });
+    await ringing.getByRole('button', { name: '수락' }).waitFor();
+    await ringing.getByRole('button', { name: '거절' }).click();
     await callScreen(cid.page).waitFor({ state: 'detached' });
     // A voice call never asked for a camera.
     assert.equal(await cid.page.evaluate(() => /** @type {any} */ (window).__cameraRequests), 0);
+
+    // Dee calls back and gives up before Cid answers: Cid's ringing stops.
+    await dee.page.getByRole('button', { name: '음성 통화 시작', exact: true }).click();
+    await dee.page.getByRole('heading', { name: `${cid.name} 님과 통화` }).waitFor();
+    for (const name of ['음소거', '화면 공유', '장치']) await dee.page.getByRole('button', { name, exact: true }).waitFor();
+    const back = cid.page.getByRole('dialog', { name: 'Incoming voice call' });
+    await back.waitFor();
+    await dee.page.getByRole('button', { name: '통화 종료', exact: true }).click();
+    await back.waitFor({ state: 'detached' });
+    await callScreen(dee.page).waitFor({ state: 'detached' });
   });
 
   test('a help call: the helper sees the customer\'s screen, no camera, and draws on it', async (t) => {

@@ -3,6 +3,8 @@
 // that fail the test on script errors, and a small PNG made on the spot.
 
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { deflateSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 
@@ -257,4 +259,33 @@ export async function assertNoSidewaysScroll(page) {
     clientWidth: document.documentElement.clientWidth,
   }));
   assert.ok(scrollWidth <= clientWidth, `page is ${scrollWidth}px wide in a ${clientWidth}px window`);
+}
+
+/** @type {Promise<string> | undefined} */
+let axeSource;
+
+/**
+ * Runs axe-core (from node_modules, put into the page by the test, never
+ * served by the app) over the page as it is, and fails on serious or
+ * critical violations, naming each with the elements concerned.
+ * @param {import('playwright-core').Page} page
+ * @param {string} label what is on screen, for the failure message
+ * @param {{ exclude?: string[] }} [options] selectors left out of the audit
+ */
+export async function audit(page, label, { exclude = [] } = {}) {
+  axeSource ??= readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  // Evaluated through the DevTools protocol: the page's CSP does not apply.
+  await page.evaluate(await axeSource);
+  const violations = await page.evaluate(async (excluded) => {
+    const axe = /** @type {any} */ (window).axe;
+    const result = await axe.run({ exclude: excluded.map((selector) => [selector]) }, {
+      resultTypes: ['violations', 'passes'],
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
+    });
+    if (result.passes.length === 0) return ['axe-core checked nothing'];
+    return result.violations
+      .filter((/** @type {any} */ v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((/** @type {any} */ v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 5).map((/** @type {any} */ n) => `${n.target.join(' ')} ${n.failureSummary ?? ''}`.replace(/\s+/g, ' ')).join(' | ')}`);
+  }, exclude);
+  assert.deepEqual(violations, [], `accessibility of ${label}`);
 }

@@ -339,7 +339,7 @@ export class CallView {
       key: 'self:camera',
       focus: false,
       state: {
-        id: user.id, name: i18n.t('call.you'), video: media.local.get('camera') ?? null, source: 'camera', self: true,
+        id: user.id, name: i18n.t('call.you'), avatarName: user.name, video: media.local.get('camera') ?? null, source: 'camera', self: true,
         muted: media.muted || !media.local.has('microphone'), speaking: loud(media.participantId) && !media.muted, ...labels,
       },
       layer: null,

@@ -11,6 +11,7 @@ import { avatar } from './avatar.js';
  * @typedef {Object} TileState
  * @property {string} id the person's (or program's) id, for the avatar colour
  * @property {string} name
+ * @property {string} [avatarName] whose initials to show, when not the name's ("You")
  * @property {MediaStreamTrack | null} video
  * @property {'camera' | 'screen'} source
  * @property {boolean} [self] this device's own picture (mirrored camera, always muted)
@@ -63,11 +64,11 @@ export class VideoTile {
     this.element.classList.toggle('is-speaking', Boolean(state.speaking));
     this.video.hidden = !showVideo;
     this.#placeholder.hidden = showVideo;
-    const signature = JSON.stringify([state.id, state.name, state.speaking, state.muted, state.paused, state.source]);
+    const signature = JSON.stringify([state.id, state.name, state.avatarName, state.speaking, state.muted, state.paused, state.source]);
     if (signature === this.#signature) return;
     this.#signature = signature;
     replaceChildren(this.#placeholder,
-      avatar({ id: state.id, name: state.name, size: 'medium', decorative: true }),
+      avatar({ id: state.id, name: state.avatarName ?? state.name, size: 'medium', decorative: true }),
       state.paused ? el('p', { class: 'tile-paused' }, state.pausedLabel ?? '') : null,
     );
     replaceChildren(this.#caption,
