@@ -1,0 +1,317 @@
+package market
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/parley-chat/parley/internal/auth"
+	"github.com/parley-chat/parley/internal/httpx"
+)
+
+// HTTP serves the marketplace's API.
+type HTTP struct {
+	svc     *Service
+	MaxBody int64
+}
+
+// NewHTTP binds handlers to the service.
+func NewHTTP(svc *Service) *HTTP { return &HTTP{svc: svc, MaxBody: httpx.DefaultMaxBody} }
+
+// Routes registers the marketplace's API.
+func (h *HTTP) Routes(rt *httpx.Router) {
+	rt.Handle("GET /api/v1/market/categories", h.categories)
+	rt.Handle("PUT /api/v1/market/categories/{key}", h.putCategory)
+	rt.Handle("POST /api/v1/market/experts/apply", h.apply)
+	rt.Handle("GET /api/v1/market/experts", h.experts)
+	rt.Handle("GET /api/v1/market/experts/me", h.me)
+	rt.Handle("GET /api/v1/market/experts/me/listings", h.myListings)
+	rt.Handle("GET /api/v1/market/experts/{id}", h.expert)
+	rt.Handle("POST /api/v1/market/experts/{id}/approve", h.reviewExpert(true))
+	rt.Handle("POST /api/v1/market/experts/{id}/decisions", h.reviewExpert(false))
+	rt.Handle("GET /api/v1/market/experts/{id}/decisions", h.decisions("expert"))
+	rt.Handle("GET /api/v1/market/listings", h.search)
+	rt.Handle("POST /api/v1/market/listings", h.createListing)
+	rt.Handle("GET /api/v1/market/listings/{id}", h.listing)
+	rt.Handle("PUT /api/v1/market/listings/{id}", h.updateListing)
+	rt.Handle("POST /api/v1/market/listings/{id}/approve", h.reviewListing(true))
+	rt.Handle("POST /api/v1/market/listings/{id}/decisions", h.reviewListing(false))
+	rt.Handle("GET /api/v1/market/listings/{id}/decisions", h.decisions("listing"))
+}
+
+func (h *HTTP) categories(w http.ResponseWriter, r *http.Request) error {
+	cs, err := h.svc.Categories(r.Context())
+	if err != nil {
+		return err
+	}
+	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"items": cs})
+}
+
+func (h *HTTP) putCategory(w http.ResponseWriter, r *http.Request) error {
+	if _, err := auth.Need(r, auth.RoleAdmin); err != nil {
+		return err
+	}
+	var in struct {
+		Name          string `json:"name"`
+		CommissionBps int    `json:"commission_bps"`
+		Health        bool   `json:"health"`
+	}
+	if err := httpx.DecodeJSON(w, r, h.MaxBody, &in); err != nil {
+		return err
+	}
+	c, err := h.svc.PutCategory(r.Context(), Category{Key: r.PathValue("key"), Name: in.Name, CommissionBps: in.CommissionBps, Health: in.Health})
+	if err != nil {
+		return Problem(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, c)
+}
+
+func (h *HTTP) apply(w http.ResponseWriter, r *http.Request) error {
+	p, err := auth.Need(r)
+	if err != nil {
+		return err
+	}
+	var in Application
+	if err := httpx.DecodeJSON(w, r, h.MaxBody, &in); err != nil {
+		return err
+	}
+	e, err := h.svc.Apply(r.Context(), p.User.ID, in)
+	if err != nil {
+		return Problem(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, e)
+}
+
+func (h *HTTP) experts(w http.ResponseWriter, r *http.Request) error {
+	if _, err := auth.Need(r, auth.RoleAdmin); err != nil {
+		return err
+	}
+	status := r.URL.Query().Get("status")
+	switch status {
+	case "", Pending, Approved, Rejected, ChangesRequested, Suspended:
+	default:
+		return httpx.Invalid(httpx.FieldError{Field: "status", Detail: "pending, approved, rejected, changes_requested or suspended"})
+	}
+	es, err := h.svc.Experts(r.Context(), status)
+	if err != nil {
+		return err
+	}
+	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"items": es})
+}
+
+func (h *HTTP) me(w http.ResponseWriter, r *http.Request) error {
+	p, err := auth.Need(r)
+	if err != nil {
+		return err
+	}
+	e, err := h.svc.Expert(r.Context(), p.User.ID)
+	if err != nil {
+		return Problem(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, e)
+}
+
+// expert shows an approved expert's public profile to anyone, and any
+// profile to its owner or an operator.
+func (h *HTTP) expert(w http.ResponseWriter, r *http.Request) error {
+	e, err := h.svc.Expert(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return Problem(err)
+	}
+	p := auth.FromContext(r.Context())
+	mine := p != nil && (p.User.ID == e.UserID || p.Is(auth.RoleAdmin))
+	if !mine {
+		if e.Status != Approved {
+			return httpx.NotFound()
+		}
+		e.LicenceNumber, e.Credentials = "", "" // the operator checked them; the public sees the jurisdiction
+	}
+	return httpx.WriteJSON(w, http.StatusOK, e)
+}
+
+type decisionInput struct {
+	Decision string `json:"decision"`
+	Reason   string `json:"reason"`
+}
+
+// decodeDecision reads {decision, reason}, or only {reason} for the
+// /approve shorthand (an empty body is fine there).
+func (h *HTTP) decodeDecision(w http.ResponseWriter, r *http.Request, approve bool) (decisionInput, error) {
+	var in decisionInput
+	if approve {
+		var body struct {
+			Reason string `json:"reason"`
+		}
+		if r.ContentLength != 0 {
+			if err := httpx.DecodeJSON(w, r, h.MaxBody, &body); err != nil {
+				return in, err
+			}
+		}
+		return decisionInput{Decision: "approve", Reason: body.Reason}, nil
+	}
+	err := httpx.DecodeJSON(w, r, h.MaxBody, &in)
+	return in, err
+}
+
+func (h *HTTP) reviewExpert(approve bool) httpx.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		p, err := auth.Need(r, auth.RoleAdmin)
+		if err != nil {
+			return err
+		}
+		in, err := h.decodeDecision(w, r, approve)
+		if err != nil {
+			return err
+		}
+		e, err := h.svc.ReviewExpert(r.Context(), p.User.ID, r.PathValue("id"), in.Decision, in.Reason)
+		if err != nil {
+			return Problem(err)
+		}
+		return httpx.WriteJSON(w, http.StatusOK, e)
+	}
+}
+
+func (h *HTTP) reviewListing(approve bool) httpx.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		p, err := auth.Need(r, auth.RoleAdmin)
+		if err != nil {
+			return err
+		}
+		in, err := h.decodeDecision(w, r, approve)
+		if err != nil {
+			return err
+		}
+		l, err := h.svc.ReviewListing(r.Context(), p.User.ID, r.PathValue("id"), in.Decision, in.Reason)
+		if err != nil {
+			return Problem(err)
+		}
+		return httpx.WriteJSON(w, http.StatusOK, l)
+	}
+}
+
+func (h *HTTP) decisions(subject string) httpx.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		p, err := auth.Need(r)
+		if err != nil {
+			return err
+		}
+		id := r.PathValue("id")
+		owner := id
+		if subject == "listing" {
+			l, err := h.svc.listing(r.Context(), id)
+			if err != nil {
+				return Problem(err)
+			}
+			owner = l.ExpertID
+		} else if _, err := h.svc.Expert(r.Context(), id); err != nil {
+			return Problem(err)
+		}
+		if p.User.ID != owner && !p.Is(auth.RoleAdmin) {
+			return httpx.NotFound()
+		}
+		ds, err := h.svc.Decisions(r.Context(), subject, id)
+		if err != nil {
+			return err
+		}
+		return httpx.WriteJSON(w, http.StatusOK, map[string]any{"items": ds})
+	}
+}
+
+func (h *HTTP) search(w http.ResponseWriter, r *http.Request) error {
+	qv := r.URL.Query()
+	q := Query{Text: qv.Get("q"), Category: qv.Get("category"), PriceModel: qv.Get("price_model"), Currency: qv.Get("currency"),
+		Language: qv.Get("language"), Sort: qv.Get("sort"), Cursor: qv.Get("cursor")}
+	var v httpx.Validator
+	parseInt := func(field string) *int64 {
+		s := qv.Get(field)
+		if s == "" {
+			return nil
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		v.Check(err == nil && n >= 0, field, "a whole number of minor units, 0 or more")
+		return &n
+	}
+	q.MinPrice, q.MaxPrice = parseInt("min_price"), parseInt("max_price")
+	if s := qv.Get("min_rating"); s != "" {
+		f, err := strconv.ParseFloat(s, 64)
+		v.Check(err == nil, "min_rating", "a number from 0 to 5")
+		q.MinRating = f
+	}
+	limit, err := httpx.PageLimit(r, 20, 100)
+	if err != nil {
+		return err
+	}
+	q.Limit = limit
+	if err := v.Err(); err != nil {
+		return err
+	}
+	ls, next, err := h.svc.Search(r.Context(), q)
+	if err != nil {
+		return Problem(err)
+	}
+	return writePage(w, ls, next)
+}
+
+func writePage(w http.ResponseWriter, items []Listing, next string) error {
+	out := map[string]any{"items": items, "more": next != ""}
+	if next != "" {
+		out["next"] = next
+	}
+	return httpx.WriteJSON(w, http.StatusOK, out)
+}
+
+func (h *HTTP) myListings(w http.ResponseWriter, r *http.Request) error {
+	p, err := auth.Need(r)
+	if err != nil {
+		return err
+	}
+	ls, next, err := h.svc.Search(r.Context(), Query{ExpertID: p.User.ID, Status: r.URL.Query().Get("status"), Cursor: r.URL.Query().Get("cursor"), Limit: 100})
+	if err != nil {
+		return Problem(err)
+	}
+	return writePage(w, ls, next)
+}
+
+func (h *HTTP) createListing(w http.ResponseWriter, r *http.Request) error {
+	p, err := auth.Need(r)
+	if err != nil {
+		return err
+	}
+	var in ListingInput
+	if err := httpx.DecodeJSON(w, r, h.MaxBody, &in); err != nil {
+		return err
+	}
+	l, err := h.svc.CreateListing(r.Context(), p.User.ID, in)
+	if err != nil {
+		return Problem(err)
+	}
+	w.Header().Set("Location", "/api/v1/market/listings/"+l.ID)
+	return httpx.WriteJSON(w, http.StatusCreated, l)
+}
+
+func (h *HTTP) listing(w http.ResponseWriter, r *http.Request) error {
+	viewer, operator := "", false
+	if p := auth.FromContext(r.Context()); p != nil {
+		viewer, operator = p.User.ID, p.Is(auth.RoleAdmin)
+	}
+	l, err := h.svc.Listing(r.Context(), viewer, operator, r.PathValue("id"))
+	if err != nil {
+		return Problem(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, l)
+}
+
+func (h *HTTP) updateListing(w http.ResponseWriter, r *http.Request) error {
+	p, err := auth.Need(r)
+	if err != nil {
+		return err
+	}
+	var in ListingInput
+	if err := httpx.DecodeJSON(w, r, h.MaxBody, &in); err != nil {
+		return err
+	}
+	l, err := h.svc.UpdateListing(r.Context(), p.User.ID, r.PathValue("id"), in)
+	if err != nil {
+		return Problem(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, l)
+}
