@@ -185,10 +185,12 @@ func TestListingsRefuseBadPrices(t *testing.T) {
 			"free but priced":     {func(in *ListingInput) { in.PriceModel = Free }, "price.amount"},
 			"unknown model":       {func(in *ListingInput) { in.PriceModel = "per_smile" }, "price_model"},
 			"per session no time": {func(in *ListingInput) { in.PriceModel = PerSession }, "session_minutes"},
-			"per session minimum": {func(in *ListingInput) { in.PriceModel, in.SessionMinutes, in.MinBillableMinutes = PerSession, &thirty, 5 }, "min_billable_minutes"},
-			"no category":         {func(in *ListingInput) { in.Category = "astrology" }, "category"},
-			"no language":         {func(in *ListingInput) { in.Languages = nil }, "languages"},
-			"bad policy":          {func(in *ListingInput) { in.Cancellation = "lenient" }, "cancellation"},
+			"per session minimum": {func(in *ListingInput) {
+				in.PriceModel, in.SessionMinutes, in.MinBillableMinutes = PerSession, &thirty, 5
+			}, "min_billable_minutes"},
+			"no category": {func(in *ListingInput) { in.Category = "astrology" }, "category"},
+			"no language": {func(in *ListingInput) { in.Languages = nil }, "languages"},
+			"bad policy":  {func(in *ListingInput) { in.Cancellation = "lenient" }, "cancellation"},
 		} {
 			in := perMinute("Guitar", 100)
 			c.mod(&in)
