@@ -14,6 +14,7 @@ import (
 	"embed"
 	"errors"
 	"io/fs"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -208,6 +209,12 @@ type Service struct {
 	announce Announcer
 	now      func() time.Time
 	onError  func(error)
+
+	sends    sendQueue // group commit of Send
+	prepOnce sync.Once
+	// storeHook, when set (tests), runs before each message of a batch is
+	// stored; an error from it is that message's.
+	storeHook func(ctx context.Context, q db.Querier, r *sendReq) error
 }
 
 // NewService builds the service. Announcement failures are reported to

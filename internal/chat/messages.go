@@ -47,7 +47,9 @@ func checkBody(v *httpx.Validator, body string, required bool) {
 }
 
 // Send stores a message and returns it with its sequence number; created is
-// false when this was a retry of a message already stored.
+// false when this was a retry of a message already stored. Concurrent sends
+// are committed together (sendbatch.go); Send returns once its message is
+// committed and announced.
 func (s *Service) Send(ctx context.Context, userID, convID string, in SendInput) (Message, bool, error) {
 	var v httpx.Validator
 	v.Check(validClientID(in.ClientID), "client_id", "1 to 64 letters, digits, '-', '_', '.' or ':'")
@@ -57,80 +59,10 @@ func (s *Service) Send(ctx context.Context, userID, convID string, in SendInput)
 	if err := v.Err(); err != nil {
 		return Message{}, false, err
 	}
-	if m, err := s.byClientID(ctx, convID, userID, in.ClientID); err == nil {
-		// A retry needs no write at all; membership is still checked.
-		if _, _, err := membership(ctx, s.db, convID, userID); err != nil {
-			return Message{}, false, err
-		}
-		return m, false, nil
-	} else if !errors.Is(err, ErrNotFound) {
-		return Message{}, false, err
-	}
-
-	var msg Message
-	err := s.write(ctx, func(tx *sql.Tx, out *committed) error {
-		if _, _, err := membership(ctx, tx, convID, userID); err != nil {
-			return err
-		}
-		if in.ReplyTo != "" {
-			var ok int
-			err := tx.QueryRowContext(ctx, `SELECT 1 FROM messages WHERE id = $1 AND conversation_id = $2`, in.ReplyTo, convID).Scan(&ok)
-			if errors.Is(err, sql.ErrNoRows) {
-				return httpx.Invalid(httpx.FieldError{Field: "reply_to", Detail: "no such message in this conversation"})
-			} else if err != nil {
-				return err
-			}
-		}
-		mentions, err := s.checkMentions(ctx, tx, convID, in.Mentions)
-		if err != nil {
-			return err
-		}
-		now := s.now()
-		msg = Message{
-			ID: newID(), ConversationID: convID, SenderID: userID, ClientID: in.ClientID, Body: in.Body,
-			Mentions: mentions, Attachments: []Attachment{}, Reactions: []Reaction{}, CreatedAt: now,
-		}
-		if in.ReplyTo != "" {
-			msg.ReplyTo = &in.ReplyTo
-		}
-		if len(in.Attachments) > 0 {
-			if msg.Attachments, err = s.resolveAttachments(ctx, tx, convID, userID, msg.ID, in.Attachments); err != nil {
-				return err
-			}
-		}
-		ev, err := s.appendEvent(ctx, tx, Event{ConversationID: convID, Type: EventMessageCreated, ActorID: userID, At: now, MessageID: msg.ID}, true)
-		if err != nil {
-			return err
-		}
-		msg.Seq = ev.Seq
-		mentionsJSON, _ := json.Marshal(msg.Mentions)
-		attachmentsJSON, _ := json.Marshal(msg.Attachments)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, reply_to, mentions, attachments, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, msg.ID, convID, msg.Seq, userID, msg.ClientID, msg.Body,
-			msg.ReplyTo, string(mentionsJSON), string(attachmentsJSON), now); err != nil {
-			return err
-		}
-		// What one sends, one has read.
-		if _, err := tx.ExecContext(ctx, `UPDATE members SET read_seq = $1 WHERE conversation_id = $2 AND user_id = $3`, msg.Seq, convID, userID); err != nil {
-			return err
-		}
-		ev.Message = &msg
-		out.events = append(out.events, ev)
-		return nil
-	})
-	if db.IsUniqueViolation(err) {
-		// The same send raced itself (a retry while the first was in
-		// flight): the first one won; answer with it.
-		m, err := s.byClientID(ctx, convID, userID, in.ClientID)
-		return m, false, err
-	}
-	if err != nil {
-		return Message{}, false, err
-	}
-	return msg, true, nil
+	return s.sendBatched(ctx, &sendReq{ctx: ctx, userID: userID, convID: convID, in: in, done: make(chan struct{})})
 }
 
-func (s *Service) checkMentions(ctx context.Context, tx *sql.Tx, convID string, ids []string) ([]string, error) {
+func (s *Service) checkMentions(ctx context.Context, tx db.Querier, convID string, ids []string) ([]string, error) {
 	out := slices.Clone(ids)
 	slices.Sort(out)
 	out = slices.Compact(out)

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -41,6 +42,12 @@ type DB struct {
 	read    *sql.DB
 	write   *sql.DB
 	pool    *pgxpool.Pool // PostgreSQL only
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt // prepared on the writer (SQLite only)
+	closed bool
+
+	ckpt *checkpointer // SQLite only
 }
 
 // Open connects to dsn: a postgres:// or postgresql:// URL, or a path to a
@@ -84,7 +91,10 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		}
 	}
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(ON)", "synchronous(NORMAL)"} {
+	// wal_autocheckpoint(0): no commit runs a checkpoint (and its fsync);
+	// a background goroutine does, on a reader connection (checkpoint.go).
+	// Durability is synchronous=NORMAL in WAL mode either way.
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(ON)", "synchronous(NORMAL)", "wal_autocheckpoint(0)", "journal_size_limit(67108864)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_time_format", "sqlite")
@@ -92,6 +102,10 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// The writer takes its lock when a transaction begins, so two writers can
 	// never deadlock upgrading read locks.
 	q.Set("_txlock", "immediate")
+	// A batch of messages dirties more pages than the default 2 MiB page
+	// cache holds; spilling them into the WAL mid-transaction writes them
+	// twice. One writer, so 16 MiB more in all.
+	q.Add("_pragma", "cache_size(-16384)")
 	writeDSN := "file:" + path + "?" + q.Encode()
 
 	write, err := sql.Open("sqlite", writeDSN)
@@ -110,11 +124,22 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("db: open sqlite: %w", err)
 	}
 	read.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
-	return &DB{Dialect: SQLite, read: read, write: write}, nil
+	d := &DB{Dialect: SQLite, read: read, write: write}
+	d.ckpt = startCheckpointer(read, checkpointInterval, checkpointMaxPages)
+	return d, nil
 }
 
 // Close releases every connection.
 func (d *DB) Close() error {
+	if d.ckpt != nil {
+		d.ckpt.stop()
+	}
+	d.stmtMu.Lock()
+	for _, st := range d.stmts {
+		_ = st.Close()
+	}
+	d.stmts, d.closed = nil, true
+	d.stmtMu.Unlock()
 	err := d.write.Close()
 	if d.read != d.write {
 		err = errors.Join(err, d.read.Close())
@@ -148,7 +173,105 @@ func (d *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sq
 
 // ExecContext runs one statement on the writer.
 func (d *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return d.write.ExecContext(ctx, query, args...)
+	res, err := d.write.ExecContext(ctx, query, args...)
+	d.wrote()
+	return res, err
+}
+
+// wrote tells the checkpointer that the WAL may have grown.
+func (d *DB) wrote() {
+	if d.ckpt != nil {
+		d.ckpt.poke()
+	}
+}
+
+// Prepare prepares queries once on the writer connection, so that
+// transactions run them (through Prepared) without parsing them again:
+// modernc's SQLite driver keeps no statement cache, and database/sql
+// prepares every ExecContext and QueryContext anew. On PostgreSQL it does
+// nothing: pgx already caches prepared statements per connection. Call it
+// outside any transaction (on SQLite it waits for the one writer).
+func (d *DB) Prepare(ctx context.Context, queries ...string) error {
+	if d.Dialect != SQLite {
+		return nil
+	}
+	for _, q := range queries {
+		d.stmtMu.Lock()
+		_, ok := d.stmts[q]
+		d.stmtMu.Unlock()
+		if ok {
+			continue
+		}
+		st, err := d.write.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("db: prepare: %w", err)
+		}
+		d.stmtMu.Lock()
+		if _, ok := d.stmts[q]; ok || d.closed {
+			_ = st.Close()
+		} else {
+			if d.stmts == nil {
+				d.stmts = map[string]*sql.Stmt{}
+			}
+			d.stmts[q] = st
+		}
+		d.stmtMu.Unlock()
+	}
+	return nil
+}
+
+// Prepared returns a Querier on tx that runs the statements given to
+// Prepare as prepared statements and any other query as tx itself would.
+func (d *DB) Prepared(tx *sql.Tx) Querier {
+	if d.Dialect != SQLite {
+		return tx
+	}
+	return &preparedTx{d: d, tx: tx}
+}
+
+type preparedTx struct {
+	d    *DB
+	tx   *sql.Tx
+	used map[string]*sql.Stmt // this transaction's handles on them
+}
+
+func (p *preparedTx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if st, ok := p.used[query]; ok {
+		return st
+	}
+	p.d.stmtMu.Lock()
+	st, ok := p.d.stmts[query]
+	p.d.stmtMu.Unlock()
+	if !ok {
+		return nil
+	}
+	st = p.tx.StmtContext(ctx, st)
+	if p.used == nil {
+		p.used = map[string]*sql.Stmt{}
+	}
+	p.used[query] = st
+	return st
+}
+
+func (p *preparedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := p.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return p.tx.ExecContext(ctx, query, args...)
+}
+
+func (p *preparedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := p.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return p.tx.QueryContext(ctx, query, args...)
+}
+
+func (p *preparedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := p.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return p.tx.QueryRowContext(ctx, query, args...)
 }
 
 // Tx runs fn in a transaction on the writer and commits when fn returns nil.
@@ -171,7 +294,9 @@ func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 	if err = fn(tx); err != nil {
 		return err
 	}
-	if err = tx.Commit(); err != nil {
+	err = tx.Commit()
+	d.wrote()
+	if err != nil {
 		return fmt.Errorf("db: commit: %w", err)
 	}
 	return nil

@@ -1,0 +1,486 @@
+package chat
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parley-chat/parley/internal/db"
+	"github.com/parley-chat/parley/internal/httpx"
+)
+
+// Group commit. Send does not open a transaction of its own: it queues the
+// message and waits. A committer takes everything queued at that moment,
+// stores it in one transaction and commits once; only then is each message
+// announced (in the order of its conversation's sequence) and its sender
+// answered. While a batch commits, the next sends queue up, so under load a
+// commit (and on SQLite its WAL writes and FTS5 flush, on PostgreSQL its WAL
+// flush) is shared by many messages; an idle server commits a lone message
+// at once, without waiting for company.
+//
+// Each message keeps its own outcome. Errors a message can cause itself
+// (not a member, a bad reply or mention, someone else's attachment) are
+// found by reads before it writes anything, or undone with a savepoint
+// (attachments), and fail that message only. A retry of a stored message
+// (same sender, conversation and client id) is caught by the unique index
+// (INSERT … ON CONFLICT DO NOTHING) and answered with the first message,
+// taking no sequence number. Anything else (the database failing) rolls
+// the batch back, and each message is then tried alone, so one message can
+// never fail another.
+
+// maxBatch bounds one transaction; more sends wait for the next one.
+const maxBatch = 256
+
+// sendReq is one Send waiting for its batch.
+type sendReq struct {
+	ctx            context.Context
+	userID, convID string
+	in             SendInput
+
+	// Set by the committer before done is closed.
+	msg  Message
+	ev   Event
+	dup  bool // a retry: the first message is answered
+	err  error
+	done chan struct{}
+}
+
+type sendQueue struct {
+	mu         sync.Mutex
+	queue      []*sendReq
+	committers int // running; at most maxCommitters
+
+	pubMu      sync.Mutex
+	pubQueue   [][]*sendReq
+	publishing bool
+}
+
+// maxCommitters is how many batches may be in flight at once. SQLite has
+// one writer; on PostgreSQL, two let one batch's round trips overlap
+// another's commit.
+func (s *Service) maxCommitters() int {
+	if s.db.Dialect == db.Postgres {
+		return 2
+	}
+	return 1
+}
+
+// sendBatched queues r and waits for its outcome.
+func (s *Service) sendBatched(ctx context.Context, r *sendReq) (Message, bool, error) {
+	q := &s.sends
+	q.mu.Lock()
+	q.queue = append(q.queue, r)
+	start := q.committers < s.maxCommitters()
+	if start {
+		q.committers++
+	}
+	q.mu.Unlock()
+	if start {
+		go s.commitLoop()
+	}
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		// It may still be stored; a retry with the same client id finds it.
+		return Message{}, false, ctx.Err()
+	}
+	return s.outcome(ctx, r)
+}
+
+// outcome is what Send answers for r once its batch is done.
+func (s *Service) outcome(ctx context.Context, r *sendReq) (Message, bool, error) {
+	if r.err != nil {
+		return Message{}, false, r.err
+	}
+	if r.dup {
+		m, err := s.byClientID(ctx, r.convID, r.userID, r.in.ClientID)
+		return m, false, err
+	}
+	return r.msg, true, nil
+}
+
+// commitLoop commits batches while sends are queued, then ends: there is a
+// committer goroutine only while there is something to commit.
+func (s *Service) commitLoop() {
+	q := &s.sends
+	for {
+		q.mu.Lock()
+		n := min(len(q.queue), maxBatch)
+		if n == 0 {
+			q.committers--
+			q.mu.Unlock()
+			return
+		}
+		batch := slices.Clone(q.queue[:n])
+		q.queue = slices.Delete(q.queue, 0, n)
+		if len(q.queue) == 0 {
+			q.queue = nil // let a burst's backing array go
+		}
+		q.mu.Unlock()
+		s.commitBatch(batch)
+		s.toPublisher(batch)
+	}
+}
+
+// commitBatch stores batch, one transaction for all, or one each when the
+// batch as a whole fails.
+func (s *Service) commitBatch(batch []*sendReq) {
+	live := batch[:0:0]
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.err = err // its sender has gone; nothing is stored
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	if err := s.storeBatch(live); err != nil {
+		if len(live) == 1 {
+			live[0].err = err
+			return
+		}
+		for _, r := range live {
+			if err := s.storeBatch([]*sendReq{r}); err != nil {
+				r.err = err
+			}
+		}
+	}
+}
+
+// Statements of the send path, prepared once on SQLite's writer.
+const (
+	sqlLockConversation   = `SELECT last_seq FROM conversations WHERE id = $1`
+	sqlLockConversationPG = `SELECT last_seq FROM conversations WHERE id = $1 FOR UPDATE`
+	sqlMembership         = `SELECT m.role, c.kind FROM members m JOIN conversations c ON c.id = m.conversation_id
+		WHERE m.conversation_id = $1 AND m.user_id = $2`
+	sqlInsertMessage = `INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, reply_to, mentions, attachments, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (conversation_id, sender_id, client_id) DO NOTHING`
+	sqlInsertMessageEvent = `INSERT INTO events (conversation_id, seq, type, actor_id, message_id, data, created_at)
+		VALUES ($1, $2, 'message.created', $3, $4, '{}', $5)`
+	// PostgreSQL: the message and its event in one round trip; no event
+	// when the message turned out to be a retry.
+	sqlInsertMessageAndEventPG = `WITH m AS (
+		INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, reply_to, mentions, attachments, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (conversation_id, sender_id, client_id) DO NOTHING
+		RETURNING conversation_id, seq, sender_id, id, created_at)
+		INSERT INTO events (conversation_id, seq, type, actor_id, message_id, data, created_at)
+		SELECT conversation_id, seq, 'message.created', sender_id, id, '{}', created_at FROM m`
+	sqlClientIDTaken   = `SELECT 1 FROM messages WHERE conversation_id = $1 AND sender_id = $2 AND client_id = $3`
+	sqlSetLastSeq      = `UPDATE conversations SET last_seq = $2, last_activity_at = $3 WHERE id = $1`
+	sqlSenderHasRead   = `UPDATE members SET read_seq = $1 WHERE conversation_id = $2 AND user_id = $3`
+	sqlReplyToExists   = `SELECT 1 FROM messages WHERE id = $1 AND conversation_id = $2`
+	batchSavepoint     = `SAVEPOINT send_one`
+	batchRollbackTo    = `ROLLBACK TO SAVEPOINT send_one`
+	batchReleaseSavept = `RELEASE SAVEPOINT send_one`
+)
+
+var sendStatements = []string{sqlLockConversation, sqlMembership, sqlInsertMessage, sqlInsertMessageEvent,
+	sqlClientIDTaken, sqlSetLastSeq, sqlSenderHasRead, sqlReplyToExists}
+
+// prepare prepares the send path's statements the first time (SQLite).
+func (s *Service) prepare(ctx context.Context) {
+	s.prepOnce.Do(func() {
+		if err := s.db.Prepare(ctx, sendStatements...); err != nil && s.onError != nil {
+			// Unprepared statements work too, only slower.
+			s.onError(err)
+		}
+	})
+}
+
+// ownFault reports whether err is the message's own doing, which fails it
+// alone, rather than the database's, which fails the transaction.
+func ownFault(err error) bool {
+	var p *httpx.Problem
+	return errors.Is(err, ErrNotFound) || errors.Is(err, ErrForbidden) || errors.As(err, &p)
+}
+
+// storeBatch stores the messages of batch in one transaction. It returns
+// an error only when the transaction failed as a whole; each message's own
+// outcome is in it.
+func (s *Service) storeBatch(batch []*sendReq) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s.prepare(ctx)
+	// Conversations in a fixed order, so that two batches on PostgreSQL
+	// lock their rows in the same order and cannot deadlock; a
+	// conversation's messages in the order they came.
+	order := slices.Clone(batch)
+	slices.SortStableFunc(order, func(a, b *sendReq) int { return cmp.Compare(a.convID, b.convID) })
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		q := s.db.Prepared(tx)
+		for _, r := range order {
+			r.msg, r.ev, r.dup, r.err = Message{}, Event{}, false, nil
+		}
+		var rowids []any // SQLite: the messages to index for search
+		for i := 0; i < len(order); {
+			j := i + 1
+			for j < len(order) && order[j].convID == order[i].convID {
+				j++
+			}
+			if err := s.storeConversation(ctx, tx, q, order[i:j], &rowids); err != nil {
+				return err
+			}
+			i = j
+		}
+		return s.indexForSearch(ctx, tx, rowids)
+	})
+}
+
+// indexForSearch adds the batch's messages to SQLite's full-text index in
+// one statement, so that FTS5 writes one segment for the batch (see
+// migrations/sqlite/0003). PostgreSQL indexes a generated column itself.
+func (s *Service) indexForSearch(ctx context.Context, tx *sql.Tx, rowids []any) error {
+	for chunk := range slices.Chunk(rowids, 500) {
+		marks := make([]string, len(chunk))
+		for i := range chunk {
+			marks[i] = "$" + strconv.Itoa(i+1)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO messages_fts (rowid, body) SELECT rowid, body FROM messages
+			WHERE rowid IN (`+strings.Join(marks, ",")+`)`, chunk...); err != nil {
+			return fmt.Errorf("chat: index for search: %w", err)
+		}
+	}
+	return nil
+}
+
+// storeConversation stores one conversation's messages of a batch.
+func (s *Service) storeConversation(ctx context.Context, tx *sql.Tx, q db.Querier, reqs []*sendReq, rowids *[]any) error {
+	convID := reqs[0].convID
+	lock := sqlLockConversation
+	if s.db.Dialect == db.Postgres {
+		lock = sqlLockConversationPG
+	}
+	var last int64
+	err := q.QueryRowContext(ctx, lock, convID).Scan(&last)
+	if errors.Is(err, sql.ErrNoRows) {
+		for _, r := range reqs {
+			r.err = ErrNotFound
+		}
+		return nil
+	} else if err != nil {
+		return err
+	}
+	first := last
+	var lastAt time.Time
+	member := map[string]bool{}
+	read := map[string]int64{}
+	for _, r := range reqs {
+		ok, seen := member[r.userID]
+		if !seen {
+			_, _, err := membership(ctx, q, convID, r.userID)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			ok = err == nil
+			member[r.userID] = ok
+		}
+		if !ok {
+			r.err = ErrNotFound
+			continue
+		}
+		stored, err := s.storeOne(ctx, tx, q, r, last+1, rowids)
+		if err != nil {
+			if !ownFault(err) {
+				return err
+			}
+			r.err = err
+			continue
+		}
+		if stored {
+			last++
+			lastAt = r.msg.CreatedAt
+			read[r.userID] = last
+		}
+	}
+	if last == first {
+		return nil
+	}
+	if _, err := q.ExecContext(ctx, sqlSetLastSeq, convID, last, lastAt); err != nil {
+		return err
+	}
+	// What one sends, one has read.
+	for _, u := range slices.Sorted(mapKeys(read)) {
+		if _, err := q.ExecContext(ctx, sqlSenderHasRead, read[u], convID, u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
+	return func(yield func(K) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// storeOne stores r's message with sequence number seq, its sender being
+// a member. It reports false when the message was a retry (r.dup) and took
+// no number.
+func (s *Service) storeOne(ctx context.Context, tx *sql.Tx, q db.Querier, r *sendReq, seq int64, rowids *[]any) (bool, error) {
+	if s.storeHook != nil {
+		if err := s.storeHook(ctx, q, r); err != nil {
+			return false, err
+		}
+	}
+	in := r.in
+	if in.ReplyTo != "" {
+		var ok int
+		err := q.QueryRowContext(ctx, sqlReplyToExists, in.ReplyTo, r.convID).Scan(&ok)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, httpx.Invalid(httpx.FieldError{Field: "reply_to", Detail: "no such message in this conversation"})
+		} else if err != nil {
+			return false, err
+		}
+	}
+	mentions, err := s.checkMentions(ctx, q, r.convID, in.Mentions)
+	if err != nil {
+		return false, err
+	}
+	now := s.now()
+	msg := Message{
+		ID: newID(), ConversationID: r.convID, Seq: seq, SenderID: r.userID, ClientID: in.ClientID, Body: in.Body,
+		Mentions: mentions, Attachments: []Attachment{}, Reactions: []Reaction{}, CreatedAt: now,
+	}
+	if in.ReplyTo != "" {
+		msg.ReplyTo = &in.ReplyTo
+	}
+	if len(in.Attachments) > 0 {
+		// A retry must find its first message before its files, which
+		// that message already holds, are claimed again.
+		var one int
+		err := q.QueryRowContext(ctx, sqlClientIDTaken, r.convID, r.userID, in.ClientID).Scan(&one)
+		if err == nil {
+			r.dup = true
+			return false, nil
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return false, err
+		}
+		// Claiming files writes before it can fail: undo it alone.
+		if _, err := q.ExecContext(ctx, batchSavepoint); err != nil {
+			return false, err
+		}
+		n := len(*rowids)
+		stored, err := s.insertMessage(ctx, tx, q, r, &msg, rowids)
+		if err != nil || !stored {
+			*rowids = (*rowids)[:n]
+			if _, rbErr := q.ExecContext(ctx, batchRollbackTo); rbErr != nil {
+				return false, rbErr
+			}
+		}
+		if _, relErr := q.ExecContext(ctx, batchReleaseSavept); relErr != nil {
+			return false, relErr
+		}
+		return stored, err
+	}
+	return s.insertMessage(ctx, tx, q, r, &msg, rowids)
+}
+
+// insertMessage claims msg's attachments and inserts it with its event.
+// On SQLite it adds the message's rowid to rowids, for indexForSearch.
+func (s *Service) insertMessage(ctx context.Context, tx *sql.Tx, q db.Querier, r *sendReq, msg *Message, rowids *[]any) (bool, error) {
+	var err error
+	if len(r.in.Attachments) > 0 {
+		if msg.Attachments, err = s.resolveAttachments(ctx, tx, r.convID, r.userID, msg.ID, r.in.Attachments); err != nil {
+			return false, err
+		}
+	}
+	mentionsJSON, _ := json.Marshal(msg.Mentions)
+	attachmentsJSON, _ := json.Marshal(msg.Attachments)
+	args := []any{msg.ID, msg.ConversationID, msg.Seq, msg.SenderID, msg.ClientID, msg.Body,
+		msg.ReplyTo, string(mentionsJSON), string(attachmentsJSON), msg.CreatedAt}
+	var res sql.Result
+	if s.db.Dialect == db.Postgres {
+		res, err = q.ExecContext(ctx, sqlInsertMessageAndEventPG, args...)
+	} else {
+		res, err = q.ExecContext(ctx, sqlInsertMessage, args...)
+	}
+	if err != nil {
+		return false, fmt.Errorf("chat: insert message: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, err
+	}
+	if n == 0 {
+		r.dup = true // a retry of a stored message
+		return false, nil
+	}
+	if s.db.Dialect != db.Postgres {
+		rowid, err := res.LastInsertId()
+		if err != nil {
+			return false, err
+		}
+		*rowids = append(*rowids, rowid)
+		if _, err := q.ExecContext(ctx, sqlInsertMessageEvent, msg.ConversationID, msg.Seq, msg.SenderID, msg.ID, msg.CreatedAt); err != nil {
+			return false, fmt.Errorf("chat: insert event: %w", err)
+		}
+	}
+	r.msg = *msg
+	r.ev = Event{ConversationID: msg.ConversationID, Seq: msg.Seq, Type: EventMessageCreated, ActorID: msg.SenderID,
+		At: msg.CreatedAt, MessageID: msg.ID}
+	r.ev.Message = &r.msg
+	return true, nil
+}
+
+// toPublisher hands a committed batch to the publisher, which announces
+// batches in the order they committed and then answers their senders.
+// Committing the next batch does not wait for announcing this one.
+func (s *Service) toPublisher(batch []*sendReq) {
+	q := &s.sends
+	q.pubMu.Lock()
+	q.pubQueue = append(q.pubQueue, batch)
+	start := !q.publishing
+	q.publishing = true
+	q.pubMu.Unlock()
+	if start {
+		go s.publishLoop()
+	}
+}
+
+func (s *Service) publishLoop() {
+	q := &s.sends
+	for {
+		q.pubMu.Lock()
+		if len(q.pubQueue) == 0 {
+			q.publishing = false
+			q.pubMu.Unlock()
+			return
+		}
+		batch := q.pubQueue[0]
+		q.pubQueue[0] = nil
+		q.pubQueue = q.pubQueue[1:]
+		q.pubMu.Unlock()
+		// In sequence order within each conversation.
+		order := slices.Clone(batch)
+		slices.SortStableFunc(order, func(a, b *sendReq) int {
+			if c := cmp.Compare(a.convID, b.convID); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.ev.Seq, b.ev.Seq)
+		})
+		var out committed
+		for _, r := range order {
+			if r.err == nil && !r.dup && r.ev.Seq != 0 {
+				out.events = append(out.events, r.ev)
+			}
+		}
+		s.publish(context.Background(), out)
+		for _, r := range batch {
+			close(r.done)
+		}
+	}
+}
