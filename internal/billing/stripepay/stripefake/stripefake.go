@@ -1,0 +1,523 @@
+// Package stripefake is a stateful stand-in for the parts of Stripe's API
+// that Parley uses, for tests: PaymentIntents with manual capture
+// (create-and-confirm, retrieve, increment_authorization, capture, cancel),
+// refunds with the application fee and the transfer reversed, customers,
+// Express accounts and account links. stripe-mock checks request shapes but
+// keeps no state; this fake keeps it, so holds, partial captures and
+// refunds can be followed end to end. It replays idempotent requests as
+// Stripe does: the same key with the same parameters returns the first
+// response, the same key with other parameters (or on another endpoint) is
+// a 400 idempotency_error.
+//
+// Test payment methods (as Stripe's test mode names them where it has one):
+//
+//	pm_card_visa                            approves; incremental authorization available
+//	pm_card_chargeDeclined                  declined, generic_decline
+//	pm_card_chargeDeclinedInsufficientFunds declined, insufficient_funds
+//	pm_card_authenticationRequired          needs 3-D Secure: status requires_action
+//	pm_card_incrementDeclined               approves, but refuses every increment (fake only)
+//	pm_card_noIncremental                   approves, incremental authorization unavailable (fake only)
+package stripefake
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stripe/stripe-go/v82"
+)
+
+// Intent is the fake's state of one PaymentIntent and its charge.
+type Intent struct {
+	ID            string
+	Customer      string
+	PaymentMethod string
+	Currency      string
+	Destination   string // transfer_data[destination]
+	Metadata      map[string]string
+	Status        string // requires_action, requires_capture, succeeded, canceled, requires_payment_method
+	Incremental   bool   // incremental authorization available
+	Amount        int64  // authorized (after increments)
+	Capturable    int64
+	Received      int64 // captured
+	Released      int64 // authorized but not captured, given back at capture or cancel
+	Fee           int64 // application fee taken at capture
+	Increments    int   // increments that succeeded
+	Captures      int   // captures that really happened (not replays)
+	Charge        string
+	Refunded      int64 // refunded of Received
+	FeeRefunded   int64 // application fee given back
+	Reversed      int64 // transfer to the destination reversed
+	CancelReason  string
+}
+
+// Request is one request the fake received.
+type Request struct {
+	Method, Path, IdempotencyKey string
+	Form                         url.Values
+	Replayed                     bool
+}
+
+// Server is the fake Stripe; URL is its base URL for stripepay.Config.
+type Server struct {
+	*httptest.Server
+
+	mu        sync.Mutex
+	seq       int
+	intents   map[string]*Intent
+	charges   map[string]string // charge → intent
+	accounts  map[string]bool
+	customers map[string]bool
+	keys      map[string]saved
+	requests  []Request
+	events    [][]byte
+	now       func() time.Time
+}
+
+type saved struct {
+	endpoint, params string
+	status           int
+	body             []byte
+}
+
+// New starts a fake Stripe; Close it when done.
+func New() *Server {
+	s := &Server{
+		intents:   map[string]*Intent{},
+		charges:   map[string]string{},
+		accounts:  map[string]bool{},
+		customers: map[string]bool{},
+		keys:      map[string]saved{},
+		now:       time.Now,
+	}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// Intent returns a copy of a PaymentIntent's state.
+func (s *Server) Intent(id string) (Intent, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in, ok := s.intents[id]
+	if !ok {
+		return Intent{}, false
+	}
+	c := *in
+	return c, true
+}
+
+// Requests returns the requests received so far.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// Events returns the events the fake's state changes would have sent to a
+// webhook endpoint, as JSON bodies (unsigned), oldest first.
+func (s *Server) Events() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([][]byte(nil), s.events...)
+}
+
+// AddAccount registers a connected account (as if onboarded elsewhere).
+func (s *Server) AddAccount(id string) {
+	s.mu.Lock()
+	s.accounts[id] = true
+	s.mu.Unlock()
+}
+
+// AddCustomer registers a customer.
+func (s *Server) AddCustomer(id string) {
+	s.mu.Lock()
+	s.customers[id] = true
+	s.mu.Unlock()
+}
+
+type apiError struct {
+	status                         int
+	typ, code, decline, msg, param string
+	intent                         *Intent
+	validation                     bool // refused before executing: not saved for the key
+}
+
+func (e *apiError) body(s *Server) map[string]any {
+	m := map[string]any{"type": e.typ, "message": e.msg}
+	if e.code != "" {
+		m["code"] = e.code
+	}
+	if e.decline != "" {
+		m["decline_code"] = e.decline
+	}
+	if e.param != "" {
+		m["param"] = e.param
+	}
+	if e.intent != nil {
+		m["payment_intent"] = s.intentJSON(e.intent)
+	}
+	return map[string]any{"error": m}
+}
+
+func invalid(param, format string, a ...any) *apiError {
+	return &apiError{status: 400, typ: "invalid_request_error", param: param, msg: fmt.Sprintf(format, a...), validation: true}
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer sk_") {
+		writeJSON(w, 401, map[string]any{"error": map[string]any{"type": "invalid_request_error", "message": "no API key"}})
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		writeJSON(w, 400, invalid("", "bad form: %v", err).body(s))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := r.Header.Get("Idempotency-Key")
+	form := r.PostForm
+	req := Request{Method: r.Method, Path: r.URL.Path, IdempotencyKey: key, Form: form}
+	endpoint := r.Method + " " + r.URL.Path
+	params := form.Encode() // sorted by key: a canonical form
+	if key != "" && r.Method == http.MethodPost {
+		if sv, ok := s.keys[key]; ok {
+			req.Replayed = true
+			s.requests = append(s.requests, req)
+			if sv.endpoint != endpoint || sv.params != params {
+				writeJSON(w, 400, map[string]any{"error": map[string]any{"type": "idempotency_error",
+					"message": "Keys for idempotent requests can only be used with the same parameters they were first used with."}})
+				return
+			}
+			w.Header().Set("Idempotent-Replayed", "true")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(sv.status)
+			_, _ = w.Write(sv.body)
+			return
+		}
+	}
+	s.requests = append(s.requests, req)
+	status, body := 200, any(nil)
+	obj, aerr := s.route(r.Method, r.URL.Path, form)
+	if aerr != nil {
+		status, body = aerr.status, aerr.body(s)
+	} else {
+		body = obj
+	}
+	b, _ := json.MarshalIndent(body, "", "  ")
+	if key != "" && r.Method == http.MethodPost && (aerr == nil || !aerr.validation) {
+		s.keys[key] = saved{endpoint: endpoint, params: params, status: status, body: b}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) id(prefix string) string {
+	s.seq++
+	return fmt.Sprintf("%s_fake%06d", prefix, s.seq)
+}
+
+func (s *Server) route(method, path string, f url.Values) (any, *apiError) {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	if len(parts) < 2 || parts[0] != "v1" {
+		return nil, &apiError{status: 404, typ: "invalid_request_error", msg: "unrecognized request URL", validation: true}
+	}
+	switch {
+	case method == "POST" && len(parts) == 2 && parts[1] == "payment_intents":
+		return s.createIntent(f)
+	case len(parts) >= 3 && parts[1] == "payment_intents":
+		in, ok := s.intents[parts[2]]
+		if !ok {
+			return nil, &apiError{status: 404, typ: "invalid_request_error", code: "resource_missing", param: "intent",
+				msg: "No such payment_intent: '" + parts[2] + "'", validation: true}
+		}
+		switch {
+		case method == "GET" && len(parts) == 3:
+			return s.intentJSON(in), nil
+		case method == "POST" && len(parts) == 4 && parts[3] == "increment_authorization":
+			return s.increment(in, f)
+		case method == "POST" && len(parts) == 4 && parts[3] == "capture":
+			return s.capture(in, f)
+		case method == "POST" && len(parts) == 4 && parts[3] == "cancel":
+			return s.cancel(in, f)
+		}
+	case method == "POST" && len(parts) == 2 && parts[1] == "refunds":
+		return s.refund(f)
+	case method == "POST" && len(parts) == 2 && parts[1] == "customers":
+		id := s.id("cus")
+		s.customers[id] = true
+		return map[string]any{"id": id, "object": "customer", "email": f.Get("email"), "name": f.Get("name")}, nil
+	case method == "POST" && len(parts) == 2 && parts[1] == "accounts":
+		if f.Get("type") == "" && f.Get("controller[stripe_dashboard][type]") == "" {
+			return nil, invalid("type", "Missing required param: type.")
+		}
+		id := s.id("acct")
+		s.accounts[id] = true
+		return map[string]any{"id": id, "object": "account", "type": f.Get("type"), "email": f.Get("email"),
+			"country": f.Get("country"), "charges_enabled": false, "payouts_enabled": false, "details_submitted": false}, nil
+	case method == "POST" && len(parts) == 2 && parts[1] == "account_links":
+		acct := f.Get("account")
+		if !s.accounts[acct] {
+			return nil, &apiError{status: 404, typ: "invalid_request_error", code: "resource_missing", param: "account", msg: "No such account: '" + acct + "'", validation: true}
+		}
+		for _, p := range []string{"type", "return_url", "refresh_url"} {
+			if f.Get(p) == "" {
+				return nil, invalid(p, "Missing required param: %s.", p)
+			}
+		}
+		return map[string]any{"object": "account_link", "url": "https://connect.stripe.test/setup/" + acct + "/" + s.id("link"),
+			"created": s.now().Unix(), "expires_at": s.now().Add(5 * time.Minute).Unix()}, nil
+	}
+	return nil, &apiError{status: 404, typ: "invalid_request_error", msg: "the fake does not serve " + method + " " + path, validation: true}
+}
+
+func positive(f url.Values, name string, required bool) (int64, bool, *apiError) {
+	v := f.Get(name)
+	if v == "" {
+		if required {
+			return 0, false, invalid(name, "Missing required param: %s.", name)
+		}
+		return 0, false, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, false, invalid(name, "Invalid integer: %s", v)
+	}
+	return n, true, nil
+}
+
+func (s *Server) createIntent(f url.Values) (any, *apiError) {
+	amount, _, aerr := positive(f, "amount", true)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if amount < 50 {
+		return nil, &apiError{status: 400, typ: "invalid_request_error", code: "amount_too_small", param: "amount",
+			msg: "Amount must be at least 50 cents", validation: true}
+	}
+	if f.Get("currency") == "" {
+		return nil, invalid("currency", "Missing required param: currency.")
+	}
+	if f.Get("capture_method") != "manual" || f.Get("confirm") != "true" {
+		return nil, invalid("capture_method", "the fake serves only capture_method=manual with confirm=true")
+	}
+	if c := f.Get("customer"); !s.customers[c] {
+		return nil, &apiError{status: 400, typ: "invalid_request_error", code: "resource_missing", param: "customer", msg: "No such customer: '" + c + "'", validation: true}
+	}
+	if d := f.Get("transfer_data[destination]"); d != "" && !s.accounts[d] {
+		return nil, &apiError{status: 400, typ: "invalid_request_error", code: "resource_missing", param: "transfer_data[destination]",
+			msg: "No such destination: '" + d + "'", validation: true}
+	}
+	if fee, ok, aerr := positive(f, "application_fee_amount", false); aerr != nil || (ok && fee > amount) {
+		return nil, invalid("application_fee_amount", "application_fee_amount must not exceed amount")
+	}
+	in := &Intent{
+		ID: s.id("pi"), Customer: f.Get("customer"), PaymentMethod: f.Get("payment_method"),
+		Currency: f.Get("currency"), Destination: f.Get("transfer_data[destination]"), Amount: amount,
+		Metadata: map[string]string{},
+	}
+	for k, v := range f {
+		if strings.HasPrefix(k, "metadata[") && strings.HasSuffix(k, "]") {
+			in.Metadata[k[len("metadata["):len(k)-1]] = v[0]
+		}
+	}
+	wantIncr := f.Get("payment_method_options[card][request_incremental_authorization]") == "if_available"
+	s.intents[in.ID] = in
+	decline := func(code string) (any, *apiError) {
+		in.Status = "requires_payment_method"
+		return nil, &apiError{status: 402, typ: "card_error", code: "card_declined", decline: code,
+			msg: "Your card was declined.", param: "", intent: in}
+	}
+	switch in.PaymentMethod {
+	case "pm_card_visa", "pm_card_incrementDeclined", "pm_card_noIncremental":
+		in.Status, in.Capturable = "requires_capture", amount
+		in.Incremental = wantIncr && in.PaymentMethod != "pm_card_noIncremental"
+		in.Charge = s.id("ch")
+		s.charges[in.Charge] = in.ID
+		s.event("payment_intent.amount_capturable_updated", s.intentJSON(in))
+	case "pm_card_chargeDeclined":
+		return decline("generic_decline")
+	case "pm_card_chargeDeclinedInsufficientFunds":
+		return decline("insufficient_funds")
+	case "pm_card_authenticationRequired":
+		in.Status = "requires_action"
+	default:
+		delete(s.intents, in.ID)
+		return nil, &apiError{status: 400, typ: "invalid_request_error", code: "resource_missing", param: "payment_method",
+			msg: "No such PaymentMethod: '" + in.PaymentMethod + "'", validation: true}
+	}
+	return s.intentJSON(in), nil
+}
+
+func unexpectedState(in *Intent, action string) *apiError {
+	return &apiError{status: 400, typ: "invalid_request_error", code: "payment_intent_unexpected_state", intent: in,
+		msg: fmt.Sprintf("You cannot %s this PaymentIntent because it has a status of %s.", action, in.Status)}
+}
+
+func (s *Server) increment(in *Intent, f url.Values) (any, *apiError) {
+	amount, _, aerr := positive(f, "amount", true)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if in.Status != "requires_capture" {
+		return nil, unexpectedState(in, "increment the authorization of")
+	}
+	if !in.Incremental {
+		return nil, &apiError{status: 400, typ: "invalid_request_error", code: "incremental_authorization_unavailable" /* sic: no stripe-go constant */, intent: in,
+			msg: "This PaymentIntent is not eligible for incremental authorization."}
+	}
+	if amount <= in.Amount {
+		return nil, &apiError{status: 400, typ: "invalid_request_error", param: "amount",
+			msg: fmt.Sprintf("The amount (%d) must be greater than the currently authorized amount (%d).", amount, in.Amount)}
+	}
+	if in.PaymentMethod == "pm_card_incrementDeclined" {
+		return nil, &apiError{status: 402, typ: "card_error", code: "card_declined", decline: "insufficient_funds",
+			msg: "Your card has insufficient funds.", intent: in}
+	}
+	in.Amount, in.Capturable = amount, amount
+	in.Increments++
+	s.event("payment_intent.amount_capturable_updated", s.intentJSON(in))
+	return s.intentJSON(in), nil
+}
+
+func (s *Server) capture(in *Intent, f url.Values) (any, *apiError) {
+	amount, ok, aerr := positive(f, "amount_to_capture", false)
+	if aerr != nil {
+		return nil, aerr
+	}
+	fee, _, aerr := positive(f, "application_fee_amount", false)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if in.Status != "requires_capture" {
+		return nil, unexpectedState(in, "capture")
+	}
+	if !ok {
+		amount = in.Capturable
+	}
+	if amount == 0 || amount > in.Capturable {
+		return nil, &apiError{status: 400, typ: "invalid_request_error", code: "amount_too_large", param: "amount_to_capture",
+			msg: fmt.Sprintf("The amount_to_capture (%d) must be less than or equal to the PaymentIntent's amount_capturable (%d).", amount, in.Capturable)}
+	}
+	if fee > amount {
+		return nil, &apiError{status: 400, typ: "invalid_request_error", param: "application_fee_amount",
+			msg: "application_fee_amount must be less than or equal to the amount captured"}
+	}
+	in.Status, in.Received, in.Fee = "succeeded", amount, fee
+	in.Released, in.Capturable = in.Amount-amount, 0
+	in.Captures++
+	return s.intentJSON(in), nil
+}
+
+func (s *Server) cancel(in *Intent, f url.Values) (any, *apiError) {
+	switch in.Status {
+	case "requires_capture", "requires_action", "requires_payment_method", "requires_confirmation":
+	default:
+		return nil, unexpectedState(in, "cancel")
+	}
+	in.Released += in.Capturable
+	in.Status, in.Capturable, in.CancelReason = "canceled", 0, f.Get("cancellation_reason")
+	s.event("payment_intent.canceled", s.intentJSON(in))
+	return s.intentJSON(in), nil
+}
+
+func (s *Server) refund(f url.Values) (any, *apiError) {
+	var in *Intent
+	if id := f.Get("payment_intent"); id != "" {
+		in = s.intents[id]
+	} else if ch := f.Get("charge"); ch != "" {
+		in = s.intents[s.charges[ch]]
+	}
+	if in == nil {
+		return nil, &apiError{status: 400, typ: "invalid_request_error", code: "resource_missing", param: "payment_intent",
+			msg: "No such payment_intent", validation: true}
+	}
+	amount, ok, aerr := positive(f, "amount", false)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if in.Status != "succeeded" {
+		return nil, unexpectedState(in, "refund")
+	}
+	left := in.Received - in.Refunded
+	if left == 0 {
+		return nil, &apiError{status: 400, typ: "invalid_request_error", code: "charge_already_refunded",
+			msg: fmt.Sprintf("Charge %s has already been refunded.", in.Charge)}
+	}
+	if !ok {
+		amount = left
+	}
+	if amount == 0 || amount > left {
+		return nil, &apiError{status: 400, typ: "invalid_request_error", param: "amount",
+			msg: fmt.Sprintf("Refund amount (%d) is greater than unrefunded amount on charge (%d)", amount, left)}
+	}
+	in.Refunded += amount
+	if f.Get("refund_application_fee") == "true" {
+		// In proportion, rounded half up, and the rest of it when the
+		// charge is refunded in full.
+		total := in.Fee
+		if in.Refunded < in.Received {
+			total = (in.Fee*in.Refunded + in.Received/2) / in.Received
+		}
+		in.FeeRefunded = total
+	}
+	if f.Get("reverse_transfer") == "true" && in.Destination != "" {
+		in.Reversed += amount // the whole charge was transferred; the fee came back from it
+	}
+	id := s.id("re")
+	s.event("charge.refunded", s.chargeJSON(in))
+	return map[string]any{"id": id, "object": "refund", "amount": amount, "currency": in.Currency,
+		"payment_intent": in.ID, "charge": in.Charge, "status": "succeeded", "metadata": map[string]string{}}, nil
+}
+
+func (s *Server) intentJSON(in *Intent) map[string]any {
+	m := map[string]any{
+		"id": in.ID, "object": "payment_intent", "amount": in.Amount, "amount_capturable": in.Capturable,
+		"amount_received": in.Received, "currency": in.Currency, "customer": in.Customer,
+		"payment_method": in.PaymentMethod, "capture_method": "manual", "status": in.Status,
+		"metadata": in.Metadata, "payment_method_types": []string{"card"},
+		"payment_method_options": map[string]any{"card": map[string]any{"request_incremental_authorization": "if_available"}},
+	}
+	if in.Destination != "" {
+		m["transfer_data"] = map[string]any{"destination": in.Destination}
+	}
+	if in.Fee > 0 {
+		m["application_fee_amount"] = in.Fee
+	}
+	if in.Charge != "" {
+		m["latest_charge"] = in.Charge
+	}
+	if in.Status == "canceled" {
+		m["cancellation_reason"] = in.CancelReason
+	}
+	return m
+}
+
+func (s *Server) chargeJSON(in *Intent) map[string]any {
+	return map[string]any{
+		"id": in.Charge, "object": "charge", "amount": in.Amount, "amount_captured": in.Received,
+		"amount_refunded": in.Refunded, "refunded": in.Refunded == in.Received, "captured": in.Received > 0,
+		"currency": in.Currency, "payment_intent": in.ID, "metadata": in.Metadata,
+		"application_fee_amount": in.Fee,
+	}
+}
+
+func (s *Server) event(typ string, obj map[string]any) {
+	b, _ := json.Marshal(map[string]any{
+		"id": s.id("evt"), "object": "event", "api_version": stripe.APIVersion, "created": s.now().Unix(),
+		"type": typ, "livemode": false, "data": map[string]any{"object": obj},
+	})
+	s.events = append(s.events, b)
+}
