@@ -49,6 +49,15 @@ type Participant struct {
 	estimator        cc.BandwidthEstimator
 	estimateOverride atomic.Int64
 	alloc            allocState
+
+	// Media presence (OnConnected): whether either connection is
+	// connected, since when, and who hears of changes. presMu is taken
+	// before mu, never after.
+	presMu   sync.Mutex
+	presFn   func(connected bool, at time.Time)
+	presOn   bool
+	presAt   time.Time
+	presLeft bool
 }
 
 func newParticipant(r *Room, id string, perms Permissions, signal func(Signal)) *Participant {
@@ -72,6 +81,63 @@ func (p *Participant) Done() <-chan struct{} { return p.done }
 
 // Permissions are what the participant may do.
 func (p *Participant) Permissions() Permissions { return p.perms }
+
+// OnConnected sets fn to hear when the participant's media becomes
+// connected and when it stops being connected, with the SFU's own time of
+// each change. The participant is connected while at least one of its
+// PeerConnections (publish or subscribe) is in state connected (ICE and
+// DTLS up): someone who only publishes, or only receives, is there all the
+// same. It stops being connected when none is — disconnected (no packets
+// for DisconnectTimeout/2), failed, closed — or when it leaves or is
+// removed, whichever comes first. Nothing is debounced: a short network
+// blip is reported as a stop and a start.
+//
+// Calls come in order, never two at once, and alternate (true, false,
+// true, ...); fn runs on the SFU's goroutines (the one that leaves, for
+// the last false) and must not call back into the participant. If the
+// participant is connected already, fn hears it at once, with the time it
+// connected; one that has left hears nothing.
+func (p *Participant) OnConnected(fn func(connected bool, at time.Time)) {
+	p.presMu.Lock()
+	defer p.presMu.Unlock()
+	p.presFn = fn
+	if fn != nil && p.presOn {
+		fn(true, p.presAt)
+	}
+}
+
+// Connected reports whether the participant's media is connected now (see
+// OnConnected) and since when, or since when it is not.
+func (p *Participant) Connected() (bool, time.Time) {
+	p.presMu.Lock()
+	defer p.presMu.Unlock()
+	return p.presOn, p.presAt
+}
+
+// updatePresence recomputes OnConnected's state from the connections'
+// current states. pion runs each state-change handler on a goroutine of
+// its own, so handlers may run out of order: reading the current states
+// here (under presMu) rather than trusting the handler's argument makes
+// the last one to run see the final state.
+func (p *Participant) updatePresence() {
+	p.presMu.Lock()
+	defer p.presMu.Unlock()
+	p.mu.Lock()
+	pub, sub := p.pub, p.sub
+	p.mu.Unlock()
+	on := !p.presLeft && (isConnected(pub) || isConnected(sub))
+	if on == p.presOn {
+		return
+	}
+	p.presOn, p.presAt = on, time.Now()
+	if p.presFn != nil {
+		p.presFn(on, p.presAt)
+	}
+}
+
+func isConnected(pc *webrtc.PeerConnection) bool {
+	return pc != nil && pc.ConnectionState() == webrtc.PeerConnectionStateConnected
+}
 
 func (p *Participant) signal(s Signal) {
 	p.sigMu.Lock()
@@ -361,8 +427,9 @@ func (p *Participant) openSubscriber() error {
 	return nil
 }
 
-// watch relays ICE candidates and removes the participant when its
-// connection fails or closes.
+// watch relays ICE candidates, follows the connection's state for
+// OnConnected, and removes the participant when its connection fails or
+// closes.
 func (p *Participant) watch(pc *webrtc.PeerConnection, name string) {
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
@@ -371,6 +438,7 @@ func (p *Participant) watch(pc *webrtc.PeerConnection, name string) {
 		}
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		p.updatePresence()
 		if s == webrtc.PeerConnectionStateFailed || s == webrtc.PeerConnectionStateClosed {
 			go p.Leave()
 		}
@@ -560,6 +628,12 @@ func (p *Participant) Leave() {
 
 func (p *Participant) close() {
 	p.doneOnce.Do(func() { close(p.done) })
+	// Gone is not connected, whatever the connections' states: report it
+	// before closing them, at the moment of leaving.
+	p.presMu.Lock()
+	p.presLeft = true
+	p.presMu.Unlock()
+	p.updatePresence()
 	p.mu.Lock()
 	pub, sub := p.pub, p.sub
 	p.mu.Unlock()
