@@ -128,6 +128,9 @@ type Service struct {
 	cfg      Config
 	now      func() time.Time
 	media    *Media
+	// run names this process: the media presence it records is its own
+	// to vouch for (sweepPresence).
+	run string
 }
 
 // NewService builds the service.
@@ -141,7 +144,8 @@ func NewService(d *db.DB, c Chat, a Announcer, cfg Config) *Service {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Service{db: d, chat: c, announce: a, cfg: cfg, now: func() time.Time { return db.Time(cfg.Now()) }}
+	return &Service{db: d, chat: c, announce: a, cfg: cfg, now: func() time.Time { return db.Time(cfg.Now()) },
+		run: uuid.NewString()}
 }
 
 func (s *Service) log() *slog.Logger { return s.cfg.Log }
@@ -533,6 +537,10 @@ func (s *Service) end(ctx context.Context, tx *sql.Tx, c Call, actorID, reason s
 	if _, err := tx.ExecContext(ctx, `UPDATE call_members SET state = 'left', left_at = $1 WHERE call_id = $2 AND state = 'joined'`, now, c.ID); err != nil {
 		return nil, err
 	}
+	// Nobody is billed past the end, even if their media's node is gone.
+	if err := closePresence(ctx, tx, c.ID, now); err != nil {
+		return nil, err
+	}
 	summary := chat.CallSummary{ID: c.ID, Kind: c.Kind, Reason: reason}
 	if c.AnsweredAt != nil {
 		summary.Duration = int64(now.Sub(*c.AnsweredAt) / time.Second)
@@ -552,8 +560,13 @@ const EmptyCallGrace = time.Minute
 // missed (also those left ringing by a node that stopped), stops ringing
 // the members of a call who did not answer in time (they may still join),
 // and ends answered calls of this node that no device has been in for
-// EmptyCallGrace (everyone's browser crashed, say).
+// EmptyCallGrace (everyone's browser crashed, say). First it keeps media
+// presence honest (sweepPresence), so that a call a restarted node ends
+// does not bill the time the node was down.
 func (s *Service) Sweep(ctx context.Context) error {
+	if err := s.sweepPresence(ctx); err != nil {
+		return err
+	}
 	cutoff := s.now().Add(-s.cfg.RingTimeout)
 	if _, err := s.db.ExecContext(ctx, `UPDATE call_members SET state = 'missed'
 		WHERE state = 'ringing' AND call_id IN (SELECT id FROM calls WHERE state = 'active' AND created_at <= $1)`, cutoff); err != nil {

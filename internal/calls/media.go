@@ -229,6 +229,7 @@ func (m *Media) connect(ctx context.Context, peer realtime.Peer, pid, callID str
 	if err != nil {
 		return nil, mediaProblem(err)
 	}
+	m.trackPresence(callID, peer.UserID(), p)
 	// Only a device the room took joins the call (and answers it).
 	if _, err := m.svc.Join(ctx, peer.UserID(), callID); err != nil {
 		p.Leave()

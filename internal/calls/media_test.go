@@ -34,6 +34,13 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 
 func startServer(t *testing.T, mods ...func(*app.Config)) string {
 	t.Helper()
+	url, _ := startApp(t, mods...)
+	return url
+}
+
+// startApp starts a server and returns its URL and the app behind it.
+func startApp(t *testing.T, mods ...func(*app.Config)) (string, *app.App) {
+	t.Helper()
 	cfg := app.Config{
 		DB: "sqlite:" + dbtest.SQLiteDSN(t), DataDir: t.TempDir(),
 		Argon2: auth.Argon2Params{Memory: 64, Time: 1, Threads: 1},
@@ -48,7 +55,7 @@ func startServer(t *testing.T, mods ...func(*app.Config)) string {
 	}
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(func() { srv.Close(); a.Close() })
-	return srv.URL
+	return srv.URL, a
 }
 
 var seq atomic.Int64
@@ -66,6 +73,9 @@ type device struct {
 	callID string
 	config webrtc.Configuration // the publish connection's (ICE servers, policy)
 	stop   chan struct{}
+	// ending: the call is being ended, and a renegotiation it cut short
+	// is no failure.
+	ending atomic.Bool
 
 	mu       sync.Mutex
 	received map[string]*atomic.Int64
@@ -176,7 +186,7 @@ func (d *device) onFrame(f client.Frame) {
 		select {
 		case <-d.stop:
 		default:
-			if err != nil {
+			if err != nil && !d.ending.Load() {
 				d.t.Errorf("%s: answering the subscribe offer: %v", d.user.Name, err)
 			}
 		}

@@ -139,6 +139,7 @@ func (m *Media) whip(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return mediaProblem(err)
 	}
+	m.trackPresence(c.ID, p.User.ID, part)
 	answer, err := part.Publish(offer, sources)
 	if err != nil {
 		part.Leave()
@@ -156,7 +157,7 @@ func (m *Media) whep(w http.ResponseWriter, r *http.Request) error {
 	if err := sd.UnmarshalString(offer); err != nil {
 		return httpx.NewProblem(http.StatusBadRequest, "bad-sdp", "Bad session description", err.Error())
 	}
-	_, p, room, err := m.session(r)
+	c, p, room, err := m.session(r)
 	if err != nil {
 		return err
 	}
@@ -170,6 +171,7 @@ func (m *Media) whep(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return mediaProblem(err)
 	}
+	m.trackPresence(c.ID, p.User.ID, part)
 	return m.answered(w, r, "whep", session, part, answer)
 }
 
