@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/parley-chat/parley/internal/billing"
 	"github.com/parley-chat/parley/internal/db"
 	"github.com/parley-chat/parley/internal/httpx"
 )
@@ -53,10 +54,14 @@ var (
 	ErrApplied     = errors.New("market: already applied")
 )
 
-// Config tunes the marketplace.
+// Config wires the marketplace to the services its sessions use.
 type Config struct {
-	Now func() time.Time
-	Log *slog.Logger
+	Chat    Chat
+	Calls   Calls
+	Meter   Meter
+	Billing *billing.Service
+	Now     func() time.Time
+	Log     *slog.Logger
 }
 
 // Service runs the marketplace.
@@ -179,6 +184,16 @@ func Problem(err error) error {
 		return httpx.Forbidden(err.Error())
 	case errors.Is(err, ErrApplied):
 		return httpx.Conflict("already-applied", "you have applied already; edit your application instead")
+	case errors.Is(err, ErrSlotTaken):
+		return httpx.Conflict("slot-taken", "that time was just taken; choose another")
+	case errors.Is(err, ErrUnavailable):
+		return httpx.Conflict("expert-unavailable", strings.TrimPrefix(err.Error(), ErrUnavailable.Error()+": "))
+	case errors.Is(err, ErrPayment):
+		return httpx.NewProblem(402, "payment-required", "Payment required", strings.TrimPrefix(err.Error(), ErrPayment.Error()+": "))
+	case errors.Is(err, ErrReviewed):
+		return httpx.Conflict("already-reviewed", "this session has its review already")
+	case errors.Is(err, billing.ErrTooMuch):
+		return httpx.Conflict("too-much", "more than there is: "+err.Error())
 	case errors.Is(err, ErrWrongState):
 		return httpx.Conflict("wrong-state", strings.TrimPrefix(err.Error(), ErrWrongState.Error()+": "))
 	}

@@ -35,7 +35,7 @@ CREATE TABLE market_experts (
 -- Every decision of the operator, on an expert or a listing, is kept.
 CREATE TABLE market_decisions (
 	id           TEXT PRIMARY KEY,
-	subject_type TEXT NOT NULL CHECK (subject_type IN ('expert', 'listing')),
+	subject_type TEXT NOT NULL CHECK (subject_type IN ('expert', 'listing', 'review')),
 	subject_id   TEXT NOT NULL,
 	decision     TEXT NOT NULL,
 	reason       TEXT NOT NULL DEFAULT '',

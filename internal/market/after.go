@@ -1,0 +1,441 @@
+package market
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/parley-chat/parley/internal/billing"
+	"github.com/parley-chat/parley/internal/calls"
+	"github.com/parley-chat/parley/internal/db"
+	"github.com/parley-chat/parley/internal/httpx"
+)
+
+// CancellationFee is what a learner who cancels a booked session pays,
+// by the listing's policy and how long before the start they cancel, as a
+// share of what the session holds:
+//
+//   - flexible: nothing until 1 hour before; 25 % after that.
+//   - moderate: nothing until 24 hours before; 50 % after that.
+//   - strict: nothing until 7 days before; 50 % until 24 hours before;
+//     everything after that.
+//
+// An expert who cancels, and a session that could not start, cost the
+// learner nothing. Shares are rounded half up to the minor unit.
+func CancellationFee(policy string, held int64, before time.Duration) int64 {
+	share := int64(0)
+	switch policy {
+	case "flexible":
+		if before < time.Hour {
+			share = 25
+		}
+	case "moderate":
+		if before < 24*time.Hour {
+			share = 50
+		}
+	case "strict":
+		switch {
+		case before < 24*time.Hour:
+			share = 100
+		case before < 7*24*time.Hour:
+			share = 50
+		}
+	}
+	return (held*share + 50) / 100
+}
+
+// Cancel cancels a booked session. The learner pays the policy's fee (it
+// is captured and split like a session's charge); the expert cancelling
+// costs the learner nothing.
+func (s *Service) Cancel(ctx context.Context, userID, id string) (Session, error) {
+	se, err := s.Session(ctx, userID, id)
+	if err != nil {
+		return Session{}, err
+	}
+	if se.Status != Booked {
+		return Session{}, fmt.Errorf("%w: only a booked session is cancelled; end one going on", ErrWrongState)
+	}
+	now := s.now()
+	fee := int64(0)
+	if userID == se.LearnerID {
+		fee = CancellationFee(se.Cancellation, se.Held, se.StartAt.Sub(now))
+	}
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE market_sessions SET status = 'cancelled', ended_at = $1, ended_by = $2, cancel_fee = $3
+			WHERE id = $4 AND status = 'booked'`, now, userID, fee, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("%w: the session is no longer booked", ErrWrongState)
+		}
+		return s.settleFee(ctx, tx, se, fee)
+	})
+	if err != nil {
+		return Session{}, err
+	}
+	return s.session(ctx, s.db, id)
+}
+
+// settleFee captures fee from a session's hold (releasing the rest), or
+// releases it all when the fee is 0.
+func (s *Service) settleFee(ctx context.Context, tx *sql.Tx, se Session, fee int64) error {
+	if se.holdID == "" {
+		return nil
+	}
+	st, err := s.cfg.Billing.Settle(ctx, tx, se.holdID, fee, se.ExpertID, billing.BasisPoints(se.CommissionBps))
+	if err != nil || fee == 0 {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE market_sessions SET charged = $1, commission = $2, settlement_id = $3 WHERE id = $4`,
+		fee, st.Commission, st.ID, se.ID)
+	return err
+}
+
+// Extend holds another block of a per-minute or per-hour session going
+// on, with the learner's agreement (only the learner may ask).
+func (s *Service) Extend(ctx context.Context, learnerID, id string, minutes int) (Session, error) {
+	if minutes == 0 {
+		minutes = HoldBlockMinutes
+	}
+	if minutes < 1 || minutes > 240 {
+		return Session{}, httpx.Invalid(httpx.FieldError{Field: "minutes", Detail: "from 1 to 240"})
+	}
+	se, err := s.Session(ctx, learnerID, id)
+	if err != nil {
+		return Session{}, err
+	}
+	if se.LearnerID != learnerID {
+		return Session{}, ErrNotFound
+	}
+	if (se.Status != Active && se.Status != Ringing) || (se.PriceModel != PerMinute && se.PriceModel != PerHour) {
+		return Session{}, fmt.Errorf("%w: only a per-minute or per-hour session going on is extended", ErrWrongState)
+	}
+	more := Charge(se.PriceModel, se.Price.Amount, 0, int64(minutes)*60)
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := s.cfg.Billing.ExtendHold(ctx, tx, se.holdID, more)
+		if errors.Is(err, billing.ErrInsufficient) {
+			return fmt.Errorf("%w: the wallet has less than the %d %s another %d minutes hold", ErrPayment, more, se.Price.Currency, minutes)
+		}
+		return err
+	})
+	if err != nil {
+		return Session{}, err
+	}
+	return s.Session(ctx, learnerID, id)
+}
+
+// Sweep runs every few seconds: a "start now" session rings until its
+// call is answered (then it is active) or ends unanswered (missed, the
+// hold released); a session whose billable time has used up its hold
+// ends; a booked session nobody joined within its slot is missed.
+func (s *Service) Sweep(ctx context.Context) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM market_sessions WHERE status IN ('ringing', 'active')
+		OR (status = 'booked' AND end_at <= $1)`, s.now())
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := s.sweepOne(ctx, id); err != nil && !errors.Is(err, ErrWrongState) {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) sweepOne(ctx context.Context, id string) error {
+	se, err := s.Session(ctx, "", id)
+	if err != nil {
+		return err
+	}
+	var call calls.Call
+	if se.CallID != "" {
+		if call, err = s.cfg.Calls.Get(ctx, se.LearnerID, se.CallID); err != nil {
+			return err
+		}
+	}
+	switch {
+	case se.Status == Booked || (se.Status == Ringing && call.State == calls.Ended && call.AnsweredAt == nil):
+		return s.miss(ctx, se)
+	case se.Status == Ringing && call.AnsweredAt != nil:
+		_, err := s.db.ExecContext(ctx, `UPDATE market_sessions SET status = 'active', started_at = $1 WHERE id = $2 AND status = 'ringing'`,
+			*call.AnsweredAt, id)
+		return err
+	case se.Status == Active && (call.State == calls.Ended ||
+		se.BillableSeconds >= CoveredSeconds(se.PriceModel, se.Price.Amount, se.Held, se.SessionMinutes)):
+		// Everyone hung up, or the time held is used up.
+		_, err := s.End(ctx, "", id)
+		return err
+	}
+	return nil
+}
+
+// miss closes a session that never happened; nothing is charged.
+func (s *Service) miss(ctx context.Context, se Session) error {
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE market_sessions SET status = 'missed', ended_at = $1 WHERE id = $2 AND status IN ('booked', 'ringing')`,
+			s.now(), se.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		return s.settleFee(ctx, tx, se, 0)
+	})
+}
+
+// GuaranteeWindow is how long after a session its learner may claim the
+// money-back guarantee.
+const GuaranteeWindow = 72 * time.Hour
+
+// Refund gives part (or all, amount 0) of what a completed session
+// charged back to the learner, by the operator ("" as userID) or the
+// expert; the ledger reverses the expert's share and the commission pro
+// rata.
+func (s *Service) Refund(ctx context.Context, userID, id string, amount int64, reason string) (Session, error) {
+	se, err := s.Session(ctx, userID, id)
+	if err != nil {
+		return Session{}, err
+	}
+	if userID != "" && userID != se.ExpertID {
+		return Session{}, fmt.Errorf("%w: refunds come from the expert or the operator", ErrNotAllowed)
+	}
+	if se.settlementID == "" {
+		return Session{}, fmt.Errorf("%w: nothing was charged", ErrWrongState)
+	}
+	if amount == 0 {
+		amount = se.Charged - se.Refunded
+	}
+	kind := "refund.operator"
+	if userID != "" {
+		kind = "refund.expert"
+	}
+	if reason == "guarantee" {
+		kind = "refund.guarantee"
+	}
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := s.cfg.Billing.Refund(ctx, tx, se.settlementID, amount, kind)
+		if errors.Is(err, billing.ErrAmount) {
+			return httpx.Invalid(httpx.FieldError{Field: "amount", Detail: "more than 0"})
+		}
+		return err
+	})
+	if err != nil {
+		return Session{}, err
+	}
+	return s.session(ctx, s.db, id)
+}
+
+// ErrNotAllowed is an action this person may not take.
+var ErrNotAllowed = errors.New("market: not allowed")
+
+// ErrReviewed is a second review of one session.
+var ErrReviewed = errors.New("market: already reviewed")
+
+// Review is a learner's verdict on a completed session.
+type Review struct {
+	ID        string     `json:"id"`
+	SessionID string     `json:"session_id"`
+	ListingID string     `json:"listing_id"`
+	LearnerID string     `json:"learner_id"`
+	Score     int        `json:"score"`
+	Body      string     `json:"body,omitempty"`
+	Reply     string     `json:"reply,omitempty"`
+	RepliedAt *time.Time `json:"replied_at"`
+	Hidden    bool       `json:"hidden,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+}
+
+// AddReview records the learner's 1–5 and text for a session that
+// happened (completed with billable time), once; it counts in the
+// listing's rating.
+func (s *Service) AddReview(ctx context.Context, learnerID, id string, score int, body string) (Review, error) {
+	var v httpx.Validator
+	v.Check(score >= 1 && score <= 5, "score", "from 1 to 5")
+	body = text(&v, "body", body, false, 5000)
+	if err := v.Err(); err != nil {
+		return Review{}, err
+	}
+	se, err := s.Session(ctx, learnerID, id)
+	if err != nil {
+		return Review{}, err
+	}
+	if se.LearnerID != learnerID {
+		return Review{}, fmt.Errorf("%w: the learner reviews a session", ErrNotAllowed)
+	}
+	if se.Status != Completed || se.BillableSeconds == 0 {
+		return Review{}, fmt.Errorf("%w: review a session once it has happened", ErrWrongState)
+	}
+	r := Review{ID: newID(), SessionID: id, ListingID: se.ListingID, LearnerID: learnerID, Score: score, Body: body, CreatedAt: s.now()}
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO market_reviews (id, session_id, listing_id, expert_id, learner_id, score, body, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, r.ID, id, se.ListingID, se.ExpertID, learnerID, score, body, r.CreatedAt); err != nil {
+			if db.IsUniqueViolation(err) {
+				return ErrReviewed
+			}
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE market_listings SET rating_sum = rating_sum + $1, rating_count = rating_count + 1 WHERE id = $2`,
+			score, se.ListingID)
+		return err
+	})
+	return r, err
+}
+
+// Reviews lists a listing's visible reviews, newest first.
+func (s *Service) Reviews(ctx context.Context, listingID string, limit int) ([]Review, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, session_id, listing_id, learner_id, score, body, reply, replied_at, hidden, created_at
+		FROM market_reviews WHERE listing_id = $1 AND NOT hidden ORDER BY created_at DESC, id DESC LIMIT $2`, listingID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Review{}
+	for rows.Next() {
+		var (
+			r       Review
+			replied sql.NullTime
+		)
+		if err := rows.Scan(&r.ID, &r.SessionID, &r.ListingID, &r.LearnerID, &r.Score, &r.Body, &r.Reply, &replied, &r.Hidden, &r.CreatedAt); err != nil {
+			return nil, err
+		}
+		if replied.Valid {
+			r.RepliedAt = &replied.Time
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Reply is the expert's one answer to a review of their session.
+func (s *Service) Reply(ctx context.Context, expertID, sessionID, body string) error {
+	var v httpx.Validator
+	body = text(&v, "body", body, true, 5000)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE market_reviews SET reply = $1, replied_at = $2 WHERE session_id = $3 AND expert_id = $4 AND reply = ''`,
+		body, s.now(), sessionID, expertID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: no review of yours to answer, or answered already", ErrWrongState)
+	}
+	return nil
+}
+
+// HideReview is the operator taking an abusive review out of sight (and
+// out of the rating).
+func (s *Service) HideReview(ctx context.Context, operatorID, reviewID, reason string) error {
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var (
+			listing string
+			score   int
+			hidden  bool
+		)
+		err := tx.QueryRowContext(ctx, `SELECT listing_id, score, hidden FROM market_reviews WHERE id = $1`, reviewID).Scan(&listing, &score, &hidden)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		} else if err != nil || hidden {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE market_reviews SET hidden = true WHERE id = $1`, reviewID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE market_listings SET rating_sum = rating_sum - $1, rating_count = rating_count - 1 WHERE id = $2`,
+			score, listing); err != nil {
+			return err
+		}
+		return s.decideReview(ctx, tx, reviewID, reason, operatorID)
+	})
+}
+
+func (s *Service) decideReview(ctx context.Context, tx *sql.Tx, reviewID, reason, by string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO market_decisions (id, subject_type, subject_id, decision, reason, decided_by, decided_at)
+		VALUES ($1, 'review', $2, 'hide', $3, $4, $5)`, newID(), reviewID, reason, by, s.now())
+	return err
+}
+
+// Claim is a learner's money-back guarantee claim, for the operator.
+type Claim struct {
+	ID        string     `json:"id"`
+	SessionID string     `json:"session_id"`
+	Reason    string     `json:"reason"`
+	Status    string     `json:"status"` // pending, approved, rejected
+	CreatedAt time.Time  `json:"created_at"`
+	DecidedAt *time.Time `json:"decided_at"`
+}
+
+// ClaimGuarantee is the learner asking for their money back within
+// GuaranteeWindow of a completed, charged session; the operator decides.
+func (s *Service) ClaimGuarantee(ctx context.Context, learnerID, id, reason string) (Claim, error) {
+	var v httpx.Validator
+	reason = text(&v, "reason", reason, true, 2000)
+	if err := v.Err(); err != nil {
+		return Claim{}, err
+	}
+	se, err := s.Session(ctx, learnerID, id)
+	if err != nil {
+		return Claim{}, err
+	}
+	if se.LearnerID != learnerID {
+		return Claim{}, fmt.Errorf("%w: the learner claims the guarantee", ErrNotAllowed)
+	}
+	if se.Status != Completed || se.Charged == 0 || se.EndedAt == nil || s.now().Sub(*se.EndedAt) > GuaranteeWindow {
+		return Claim{}, fmt.Errorf("%w: claim within 72 hours of a session you paid for", ErrWrongState)
+	}
+	c := Claim{ID: newID(), SessionID: id, Reason: reason, Status: "pending", CreatedAt: s.now()}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO market_claims (id, session_id, reason, status, created_at) VALUES ($1, $2, $3, 'pending', $4)`,
+		c.ID, id, reason, c.CreatedAt)
+	if db.IsUniqueViolation(err) {
+		return Claim{}, fmt.Errorf("%w: this session has a claim already", ErrWrongState)
+	}
+	return c, err
+}
+
+// DecideClaim approves (refunding what is left of the charge) or rejects
+// a guarantee claim, recorded.
+func (s *Service) DecideClaim(ctx context.Context, operatorID, claimID string, approve bool, reason string) (Claim, error) {
+	var c Claim
+	err := s.db.QueryRowContext(ctx, `SELECT id, session_id, reason, status, created_at FROM market_claims WHERE id = $1`, claimID).
+		Scan(&c.ID, &c.SessionID, &c.Reason, &c.Status, &c.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Claim{}, ErrNotFound
+	} else if err != nil {
+		return Claim{}, err
+	}
+	if c.Status != "pending" {
+		return Claim{}, fmt.Errorf("%w: the claim is %s", ErrWrongState, c.Status)
+	}
+	status := "rejected"
+	if approve {
+		status = "approved"
+		if _, err := s.Refund(ctx, "", c.SessionID, 0, "guarantee"); err != nil && !errors.Is(err, billing.ErrTooMuch) {
+			return Claim{}, err
+		}
+	}
+	now := s.now()
+	if _, err := s.db.ExecContext(ctx, `UPDATE market_claims SET status = $1, decided_at = $2, decided_by = $3, decision_reason = $4 WHERE id = $5`,
+		status, now, operatorID, reason, claimID); err != nil {
+		return Claim{}, err
+	}
+	c.Status, c.DecidedAt = status, &now
+	return c, nil
+}

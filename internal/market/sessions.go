@@ -1,0 +1,450 @@
+package market
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/parley-chat/parley/internal/billing"
+	"github.com/parley-chat/parley/internal/calls"
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/db"
+	"github.com/parley-chat/parley/internal/desk"
+	"github.com/parley-chat/parley/internal/httpx"
+)
+
+// Chat is what sessions need of the messenger: the learner and the expert
+// talk in their direct conversation, before, during and after.
+type Chat interface {
+	OpenDirect(ctx context.Context, userID, peerID string) (chat.Conversation, bool, error)
+}
+
+// Calls is what sessions need of calls.
+type Calls interface {
+	Start(ctx context.Context, userID, convID, kind, role string) (calls.Call, error)
+	Get(ctx context.Context, userID, callID string) (calls.Call, error)
+	Finish(ctx context.Context, callID string) (calls.Call, error)
+}
+
+// Meter says how long two people were both media-connected in a call, up
+// to a time: the server's own measure of billable time.
+type Meter interface {
+	BothConnected(ctx context.Context, callID, a, b string, until time.Time) (time.Duration, error)
+}
+
+// Session statuses.
+const (
+	Booked    = "booked"    // a slot in the future
+	Ringing   = "ringing"   // "start now": the expert's devices ring
+	Active    = "active"    // the call has started
+	Completed = "completed" // ended and settled
+	Cancelled = "cancelled"
+	Missed    = "missed" // "start now" nobody answered, or a booked session nobody joined
+)
+
+// Errors of sessions.
+var (
+	ErrSlotTaken   = errors.New("market: that time is taken")
+	ErrUnavailable = errors.New("market: the expert does not take sessions then")
+	ErrPayment     = errors.New("market: payment required")
+)
+
+// Session is a meeting of a learner and an expert over a listing.
+type Session struct {
+	ID             string        `json:"id"`
+	ListingID      string        `json:"listing_id"`
+	ExpertID       string        `json:"expert_id"`
+	LearnerID      string        `json:"learner_id"`
+	Kind           string        `json:"kind"` // booked, now
+	Status         string        `json:"status"`
+	StartAt        time.Time     `json:"start_at"`
+	EndAt          time.Time     `json:"end_at"`
+	PriceModel     string        `json:"price_model"`
+	Price          billing.Money `json:"price"`
+	MinBillable    int           `json:"min_billable_minutes"`
+	SessionMinutes *int          `json:"session_minutes"`
+	CommissionBps  int           `json:"commission_bps"`
+	Cancellation   string        `json:"cancellation"`
+	Held           int64         `json:"held"` // what the hold covers, in minor units
+	ConversationID string        `json:"conversation_id"`
+	CallID         string        `json:"call_id,omitempty"`
+	StartedAt      *time.Time    `json:"started_at"`
+	EndedAt        *time.Time    `json:"ended_at"`
+	EndedBy        string        `json:"ended_by,omitempty"`
+	// BillableSeconds and Charged: the running meter while active, the
+	// final figures once completed. Commission and ExpertShare split
+	// Charged.
+	BillableSeconds int64     `json:"billable_seconds"`
+	Charged         int64     `json:"charged"`
+	Commission      int64     `json:"commission"`
+	ExpertShare     int64     `json:"expert_share"`
+	Refunded        int64     `json:"refunded"`
+	CancelFee       int64     `json:"cancel_fee"`
+	CreatedAt       time.Time `json:"created_at"`
+
+	holdID, settlementID string
+}
+
+// Availability is when an expert takes sessions.
+type Availability struct {
+	Hours         desk.Schedule `json:"hours"`
+	BufferMinutes int           `json:"buffer_minutes"`
+	MaxPerDay     int           `json:"max_per_day"`
+	AvailableNow  bool          `json:"available_now"`
+}
+
+// SetAvailability sets an approved expert's hours, buffer, daily maximum
+// and "available now" switch.
+func (s *Service) SetAvailability(ctx context.Context, expertID string, a Availability) (Availability, error) {
+	var v httpx.Validator
+	if _, err := a.Hours.Compile(); err != nil {
+		var ve *desk.ValidationError
+		if !errors.As(err, &ve) {
+			return Availability{}, err
+		}
+		for _, f := range ve.Fields {
+			v.Check(false, "hours."+f.Field, f.Detail)
+		}
+	}
+	v.Check(a.BufferMinutes >= 0 && a.BufferMinutes <= 240, "buffer_minutes", "from 0 to 240")
+	if a.MaxPerDay == 0 {
+		a.MaxPerDay = 8
+	}
+	v.Check(a.MaxPerDay >= 1 && a.MaxPerDay <= 48, "max_per_day", "from 1 to 48")
+	if err := v.Err(); err != nil {
+		return Availability{}, err
+	}
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := requireApproved(ctx, tx, expertID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO market_availability (expert_id, hours, buffer_minutes, max_per_day, available_now, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (expert_id) DO UPDATE SET hours = $2, buffer_minutes = $3, max_per_day = $4,
+			available_now = $5, updated_at = $6`, expertID, jsonText(a.Hours), a.BufferMinutes, a.MaxPerDay, a.AvailableNow, s.now())
+		return err
+	})
+	return a, err
+}
+
+// AvailabilityOf returns an expert's availability (closed, not available
+// now, when never set).
+func (s *Service) AvailabilityOf(ctx context.Context, q db.Querier, expertID string) (Availability, *desk.Hours, error) {
+	var (
+		a     Availability
+		hours string
+	)
+	err := q.QueryRowContext(ctx, `SELECT hours, buffer_minutes, max_per_day, available_now FROM market_availability WHERE expert_id = $1`,
+		expertID).Scan(&hours, &a.BufferMinutes, &a.MaxPerDay, &a.AvailableNow)
+	if errors.Is(err, sql.ErrNoRows) {
+		a = Availability{Hours: desk.Schedule{TimeZone: "UTC", Weekly: desk.Week{}}, MaxPerDay: 8}
+	} else if err != nil {
+		return Availability{}, nil, err
+	} else if err := json.Unmarshal([]byte(hours), &a.Hours); err != nil {
+		return Availability{}, nil, err
+	}
+	h, err := a.Hours.Compile()
+	return a, h, err
+}
+
+// BookingInput books a slot (Start) or asks for a session now (Now).
+type BookingInput struct {
+	Listing string     `json:"listing"`
+	Start   *time.Time `json:"start"`
+	Now     bool       `json:"now"`
+}
+
+// Book books a free slot of a listing for a learner, or starts a session
+// now when the listing allows it and the expert is available: the price
+// (or its first block) is held from the learner's wallet first, so a
+// learner who cannot pay never takes an expert's time (ErrPayment). Two
+// learners asking for overlapping times get one booking and one
+// ErrSlotTaken: bookings of one expert take turns on the expert's row.
+func (s *Service) Book(ctx context.Context, learnerID string, in BookingInput) (Session, error) {
+	var v httpx.Validator
+	v.Check(in.Listing != "", "listing", "required")
+	v.Check((in.Start != nil) != in.Now, "start", "give a start time, or now: true — not both")
+	if err := v.Err(); err != nil {
+		return Session{}, err
+	}
+	l, err := s.Listing(ctx, learnerID, false, in.Listing)
+	if errors.Is(err, ErrNotFound) {
+		return Session{}, httpx.Invalid(httpx.FieldError{Field: "listing", Detail: "no such listing"})
+	} else if err != nil {
+		return Session{}, err
+	}
+	if l.ExpertID == learnerID {
+		return Session{}, httpx.Invalid(httpx.FieldError{Field: "listing", Detail: "you cannot book your own listing"})
+	}
+	cat, err := s.category(ctx, s.db, l.Category)
+	if err != nil {
+		return Session{}, err
+	}
+	now := s.now()
+	minutes := HoldBlockMinutes
+	if l.SessionMinutes != nil {
+		minutes = *l.SessionMinutes
+	} else if l.PriceModel == PerHour || l.PriceModel == Free {
+		minutes = 60
+	}
+	start := now
+	if in.Start != nil {
+		start = db.Time(*in.Start)
+		if !start.After(now) {
+			return Session{}, httpx.Invalid(httpx.FieldError{Field: "start", Detail: "in the future"})
+		}
+	} else if !l.StartNow {
+		return Session{}, fmt.Errorf("%w: this listing is booked ahead, not started now", ErrUnavailable)
+	}
+	end := start.Add(time.Duration(minutes) * time.Minute)
+	conv, _, err := s.cfg.Chat.OpenDirect(ctx, learnerID, l.ExpertID)
+	if err != nil {
+		return Session{}, err
+	}
+	se := Session{ID: newID(), ListingID: l.ID, ExpertID: l.ExpertID, LearnerID: learnerID, Kind: "booked", Status: Booked,
+		StartAt: start, EndAt: end, PriceModel: l.PriceModel, Price: l.Price, MinBillable: l.MinBillableMinutes,
+		SessionMinutes: l.SessionMinutes, CommissionBps: cat.CommissionBps, Cancellation: l.Cancellation,
+		ConversationID: conv.ID, CreatedAt: now}
+	if in.Now {
+		se.Kind, se.Status = "now", Ringing
+	}
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		// One expert's bookings take turns: lock their row, then look.
+		if s.db.Dialect == db.Postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT 1 FROM market_experts WHERE user_id = $1 FOR UPDATE`, l.ExpertID); err != nil {
+				return err
+			}
+		}
+		if err := s.checkSlot(ctx, tx, l.ExpertID, start, end, in.Now); err != nil {
+			return err
+		}
+		if hold := HoldFor(l.PriceModel, l.Price.Amount, l.MinBillableMinutes, l.SessionMinutes); hold > 0 {
+			h, err := s.cfg.Billing.PlaceHold(ctx, tx, learnerID, billing.Money{Amount: hold, Currency: l.Price.Currency}, se.ID)
+			if errors.Is(err, billing.ErrInsufficient) {
+				return fmt.Errorf("%w: the wallet has less than the %d %s this session holds", ErrPayment, hold, l.Price.Currency)
+			} else if err != nil {
+				return err
+			}
+			se.holdID, se.Held = h.ID, hold
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO market_sessions (id, listing_id, expert_id, learner_id, kind, status, start_at, end_at,
+			price_model, price_amount, currency, min_billable_minutes, session_minutes, commission_bps, cancellation, hold_id,
+			conversation_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+			se.ID, se.ListingID, se.ExpertID, se.LearnerID, se.Kind, se.Status, se.StartAt, se.EndAt, se.PriceModel, se.Price.Amount,
+			se.Price.Currency, se.MinBillable, se.SessionMinutes, se.CommissionBps, se.Cancellation, se.holdID, se.ConversationID, now)
+		return err
+	})
+	if err != nil {
+		return Session{}, err
+	}
+	if in.Now {
+		// The expert's devices ring like any call; nobody answering makes
+		// the session missed and releases the hold (Sweep).
+		call, err := s.cfg.Calls.Start(ctx, learnerID, conv.ID, calls.Video, "")
+		var active *calls.ActiveError
+		if errors.As(err, &active) {
+			call.ID, err = active.CallID, nil
+		}
+		if err != nil {
+			return Session{}, err
+		}
+		if _, err := s.db.ExecContext(ctx, `UPDATE market_sessions SET call_id = $1 WHERE id = $2`, call.ID, se.ID); err != nil {
+			return Session{}, err
+		}
+	}
+	return s.Session(ctx, learnerID, se.ID)
+}
+
+// checkSlot refuses a time outside the expert's hours, over their daily
+// maximum, or within their buffer of another session.
+func (s *Service) checkSlot(ctx context.Context, tx *sql.Tx, expertID string, start, end time.Time, now bool) error {
+	a, hours, err := s.AvailabilityOf(ctx, tx, expertID)
+	if err != nil {
+		return err
+	}
+	if now {
+		if !a.AvailableNow {
+			return fmt.Errorf("%w: the expert is not available now", ErrUnavailable)
+		}
+	} else {
+		closes, ok := hours.NextClose(start)
+		if !hours.OpenAt(start) || (ok && closes.Before(end)) {
+			return fmt.Errorf("%w: outside the expert's hours", ErrUnavailable)
+		}
+		day := start.In(hours.Location())
+		dayStart := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, hours.Location())
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM market_sessions WHERE expert_id = $1
+			AND status IN ('booked', 'ringing', 'active', 'completed') AND start_at >= $2 AND start_at < $3`,
+			expertID, dayStart.UTC(), dayStart.AddDate(0, 0, 1).UTC()).Scan(&n); err != nil {
+			return err
+		}
+		if n >= a.MaxPerDay {
+			return fmt.Errorf("%w: the expert's day is full", ErrUnavailable)
+		}
+	}
+	buffer := time.Duration(a.BufferMinutes) * time.Minute
+	var clash int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM market_sessions WHERE expert_id = $1 AND status IN ('booked', 'ringing', 'active')
+		AND start_at < $2 AND end_at > $3`, expertID, end.Add(buffer), start.Add(-buffer)).Scan(&clash); err != nil {
+		return err
+	}
+	if clash > 0 {
+		return ErrSlotTaken
+	}
+	return nil
+}
+
+const sessionColumns = `s.id, s.listing_id, s.expert_id, s.learner_id, s.kind, s.status, s.start_at, s.end_at, s.price_model, s.price_amount,
+	s.currency, s.min_billable_minutes, s.session_minutes, s.commission_bps, s.cancellation, s.hold_id, s.settlement_id, s.conversation_id,
+	s.call_id, s.started_at, s.ended_at, s.ended_by, s.billable_seconds, s.charged, s.commission, s.cancel_fee, s.created_at,
+	COALESCE(h.amount, 0), COALESCE(st.refunded, 0)`
+
+const sessionFrom = ` FROM market_sessions s LEFT JOIN billing_holds h ON h.id = s.hold_id LEFT JOIN billing_settlements st ON st.id = s.settlement_id `
+
+func scanSession(row interface{ Scan(...any) error }) (Session, error) {
+	var (
+		se             Session
+		minutes        sql.NullInt64
+		started, ended sql.NullTime
+	)
+	err := row.Scan(&se.ID, &se.ListingID, &se.ExpertID, &se.LearnerID, &se.Kind, &se.Status, &se.StartAt, &se.EndAt, &se.PriceModel,
+		&se.Price.Amount, &se.Price.Currency, &se.MinBillable, &minutes, &se.CommissionBps, &se.Cancellation, &se.holdID, &se.settlementID,
+		&se.ConversationID, &se.CallID, &started, &ended, &se.EndedBy, &se.BillableSeconds, &se.Charged, &se.Commission, &se.CancelFee,
+		&se.CreatedAt, &se.Held, &se.Refunded)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Session{}, ErrNotFound
+	} else if err != nil {
+		return Session{}, err
+	}
+	if minutes.Valid {
+		n := int(minutes.Int64)
+		se.SessionMinutes = &n
+	}
+	if started.Valid {
+		se.StartedAt = &started.Time
+	}
+	if ended.Valid {
+		se.EndedAt = &ended.Time
+	}
+	se.ExpertShare = se.Charged - se.Commission
+	return se, nil
+}
+
+func (s *Service) session(ctx context.Context, q db.Querier, id string) (Session, error) {
+	return scanSession(q.QueryRowContext(ctx, `SELECT `+sessionColumns+sessionFrom+`WHERE s.id = $1`, id))
+}
+
+// Session returns a session to its learner or expert (an operator passes
+// ""), with the running meter while it goes on.
+func (s *Service) Session(ctx context.Context, userID, id string) (Session, error) {
+	se, err := s.session(ctx, s.db, id)
+	if err != nil {
+		return Session{}, err
+	}
+	if userID != "" && userID != se.LearnerID && userID != se.ExpertID {
+		return Session{}, ErrNotFound
+	}
+	if se.Status == Active && se.CallID != "" && s.cfg.Meter != nil {
+		d, err := s.cfg.Meter.BothConnected(ctx, se.CallID, se.LearnerID, se.ExpertID, s.now())
+		if err != nil {
+			return Session{}, err
+		}
+		se.BillableSeconds = int64(d / time.Second)
+		se.Charged = min(Charge(se.PriceModel, se.Price.Amount, se.MinBillable, se.BillableSeconds), se.Held)
+		se.Commission = billing.Commission(se.Charged, billing.BasisPoints(se.CommissionBps))
+		se.ExpertShare = se.Charged - se.Commission
+	}
+	return se, nil
+}
+
+// Join starts a booked session's call (from ten minutes before its start)
+// or answers the call of a session that rings; it returns the session with
+// its call.
+func (s *Service) Join(ctx context.Context, userID, id string) (Session, error) {
+	se, err := s.Session(ctx, userID, id)
+	if err != nil {
+		return Session{}, err
+	}
+	switch se.Status {
+	case Booked:
+		if s.now().Before(se.StartAt.Add(-10 * time.Minute)) {
+			return Session{}, fmt.Errorf("%w: the session opens ten minutes before it starts", ErrWrongState)
+		}
+		call, err := s.cfg.Calls.Start(ctx, userID, se.ConversationID, calls.Video, "")
+		var active *calls.ActiveError
+		if errors.As(err, &active) {
+			call.ID, err = active.CallID, nil
+		}
+		if err != nil {
+			return Session{}, err
+		}
+		if _, err := s.db.ExecContext(ctx, `UPDATE market_sessions SET status = 'active', call_id = $1, started_at = $2 WHERE id = $3 AND status = 'booked'`,
+			call.ID, s.now(), id); err != nil {
+			return Session{}, err
+		}
+	case Ringing, Active:
+	default:
+		return Session{}, fmt.Errorf("%w: the session is %s", ErrWrongState, se.Status)
+	}
+	return s.Session(ctx, userID, id)
+}
+
+// End ends a session going on, by either person (or the meter when the
+// hold runs out): in one transaction the billable time is fixed, exactly
+// the charge is captured, the rest of the hold released and the ledger
+// written with the commission — then the call ends.
+func (s *Service) End(ctx context.Context, userID, id string) (Session, error) {
+	se, err := s.Session(ctx, userID, id)
+	if err != nil {
+		return Session{}, err
+	}
+	if se.Status != Active && se.Status != Ringing {
+		return Session{}, fmt.Errorf("%w: the session is %s", ErrWrongState, se.Status)
+	}
+	now := s.now()
+	var seconds int64
+	if se.CallID != "" && s.cfg.Meter != nil {
+		d, err := s.cfg.Meter.BothConnected(ctx, se.CallID, se.LearnerID, se.ExpertID, now)
+		if err != nil {
+			return Session{}, err
+		}
+		seconds = int64(d / time.Second)
+	}
+	charge := min(Charge(se.PriceModel, se.Price.Amount, se.MinBillable, seconds), se.Held)
+	by := userID
+	if by == "" {
+		by = "meter"
+	}
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE market_sessions SET status = 'completed', ended_at = $1, ended_by = $2, billable_seconds = $3
+			WHERE id = $4 AND status IN ('active', 'ringing')`, now, by, seconds, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("%w: the session has ended already", ErrWrongState)
+		}
+		if se.holdID == "" {
+			return nil
+		}
+		st, err := s.cfg.Billing.Settle(ctx, tx, se.holdID, charge, se.ExpertID, billing.BasisPoints(se.CommissionBps))
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE market_sessions SET charged = $1, commission = $2, settlement_id = $3 WHERE id = $4`,
+			charge, st.Commission, st.ID, id)
+		return err
+	})
+	if err != nil {
+		return Session{}, err
+	}
+	if se.CallID != "" {
+		if _, err := s.cfg.Calls.Finish(ctx, se.CallID); err != nil && !errors.Is(err, calls.ErrEnded) {
+			s.cfg.Log.Warn("market: ending a session's call", "session", id, "err", err)
+		}
+	}
+	return s.session(ctx, s.db, id)
+}
