@@ -1,7 +1,10 @@
 package realtime
 
 import (
+	"net"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -16,13 +19,18 @@ const (
 	CloseBadFrames     = 4400 // too many malformed frames
 )
 
-// conn is one device's WebSocket. Reading happens on the connection's own
-// goroutine; writing happens on a goroutine that exists only while there
-// is something to send, so an idle connection costs one parked goroutine
-// and its buffers.
+// conn is one device's WebSocket. On Linux an idle connection has no
+// goroutine at all: the node's poller (poll_linux.go) watches its socket
+// and starts a reading goroutine only when bytes arrive; that goroutine
+// reads what is there with a pooled buffer and ends. Writing happens on a
+// goroutine that exists only while there is something to send. Elsewhere,
+// and over TLS served by Parley itself, a goroutine per connection reads.
 type conn struct {
 	g         *Gateway
 	ws        *websocket.Conn
+	nc        net.Conn        // ws's socket, which the reader reads directly
+	rc        syscall.RawConn // nc's descriptor, when the poller watches it
+	pollID    uint64          // the connection's key in the poller
 	id        string
 	userID    string
 	sessionID string // the credential the connection was made with
@@ -39,6 +47,15 @@ type conn struct {
 	closeText     string
 	closeSent     chan struct{} // closed once the writer has sent the close frame (or failed)
 	closeSentOnce sync.Once
+
+	// The reading side, guarded by mu: reading is true while a goroutine
+	// reads (or sets the connection up); while it is false the poller
+	// watches the socket. ending is set once the connection is to end.
+	reading    bool
+	ending     bool
+	finishOnce sync.Once
+	deadline   atomic.Int64 // unix nanoseconds; silent past it, the connection is dead
+	expiry     *time.Timer  // fires at the deadline, or later
 
 	// Guarded by the gateway's usersMu.
 	convs   map[string]struct{}
@@ -171,8 +188,7 @@ func (c *conn) writeLoop() {
 			c.closed = true
 			c.mu.Unlock()
 			c.closeSentOnce.Do(func() { close(c.closeSent) })
-			// Closing the socket ends the reader, which detaches the conn.
-			_ = c.ws.Close()
+			c.abort()
 			return
 		}
 	}
@@ -183,3 +199,60 @@ type closingError struct{}
 func (closingError) Error() string { return "realtime: closing" }
 
 var errClosing error = closingError{}
+
+// abort ends the connection: if a goroutine is reading, closing the socket
+// ends its read and it finishes the connection; otherwise (the poller
+// watches an idle socket) the connection is finished here.
+func (c *conn) abort() {
+	c.mu.Lock()
+	c.ending = true
+	reading := c.reading
+	c.mu.Unlock()
+	if reading {
+		_ = c.ws.Close()
+		return
+	}
+	c.finish()
+}
+
+// finish forgets the connection and closes its socket, once. It runs when
+// no goroutine reads it any more.
+func (c *conn) finish() {
+	c.finishOnce.Do(func() {
+		c.mu.Lock()
+		c.ending = true
+		if c.expiry != nil {
+			c.expiry.Stop()
+		}
+		c.mu.Unlock()
+		if c.rc != nil {
+			c.g.poller.remove(c)
+		}
+		if c.g.ext != nil {
+			c.g.ext.Closed(c)
+		}
+		c.g.detach(c)
+		_ = c.ws.Close()
+		c.g.connsWG.Done()
+	})
+}
+
+// extend moves the dead-connection deadline to two ping intervals from
+// now; it is called on every message and pong the client sends.
+func (c *conn) extend() {
+	c.deadline.Store(time.Now().Add(2 * c.g.cfg.PingInterval).UnixNano())
+}
+
+// expired runs when the expiry timer fires: a connection silent past its
+// deadline is dead and is dropped, as a read deadline would.
+func (c *conn) expired() {
+	if left := time.Until(time.Unix(0, c.deadline.Load())); left > 0 {
+		c.mu.Lock()
+		if !c.ending {
+			c.expiry.Reset(left)
+		}
+		c.mu.Unlock()
+		return
+	}
+	c.abort()
+}

@@ -138,6 +138,7 @@ type Gateway struct {
 
 	presence *presence
 	ext      Extension
+	poller   *poller // nil where connections read on goroutines of their own
 
 	subs      []bus.Subscription
 	stop      chan struct{}
@@ -158,6 +159,7 @@ func New(cfg Config, b bus.Bus, c Chat, lastSeen LastSeenStore, log *slog.Logger
 		users:    map[string]map[*conn]struct{}{},
 		stop:     make(chan struct{}),
 		draining: make(chan struct{}),
+		poller:   sharedPoller(),
 	}
 	for i := range g.shards {
 		g.shards[i].convs = map[string]map[*conn]struct{}{}
@@ -500,7 +502,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		for _, c := range g.allConns() {
-			_ = c.ws.Close()
+			c.abort()
 		}
 		return ctx.Err()
 	}

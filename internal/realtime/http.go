@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -31,7 +32,9 @@ var writeBuffers sync.Pool
 // anywhere.
 func (g *Gateway) Handler(trustedOrigins []string) http.HandlerFunc {
 	upgrader := websocket.Upgrader{
-		ReadBufferSize:    1024,
+		// Parley reads the socket itself (read.go); gorilla's read buffer,
+		// never used, is kept at its minimum.
+		ReadBufferSize:    1,
 		WriteBufferSize:   4096,
 		WriteBufferPool:   &writeBuffers,
 		HandshakeTimeout:  10 * time.Second,
@@ -88,11 +91,8 @@ func (g *Gateway) Handler(trustedOrigins []string) http.HandlerFunc {
 		// handler returns: net/http's goroutine (whose stack the middleware
 		// chain has grown), its buffers and the request are freed, which
 		// more than halves what an idle connection costs.
-		g.connsWG.Add(1)
-		go func() {
-			defer g.connsWG.Done()
-			g.serve(ws, p, host)
-		}()
+		g.connsWG.Add(1) // done when the connection finishes
+		go g.serve(ws, p, host)
 	}
 }
 
@@ -102,74 +102,56 @@ func newConnID() string {
 	return hex.EncodeToString(b)
 }
 
-// serve runs one connection until it closes.
+// serve sets up one connection, then hands its socket to the poller and
+// returns (or, where the socket cannot be polled, reads it until it
+// closes). The connection ends in conn.finish.
 func (g *Gateway) serve(ws *websocket.Conn, p *auth.Principal, host string) {
 	c := &conn{
-		g: g, ws: ws, id: newConnID(), userID: p.User.ID, host: host, sessionID: p.SessionID, tokenID: p.TokenID,
+		g: g, ws: ws, nc: ws.NetConn(), id: newConnID(), userID: p.User.ID, host: host, sessionID: p.SessionID, tokenID: p.TokenID,
 		convs: map[string]struct{}{}, status: "active", closeSent: make(chan struct{}),
 		limiter:    rate.NewLimiter(rate.Limit(g.cfg.FrameRate), g.cfg.FrameBurst),
 		lastTyping: map[string]time.Time{},
+		reading:    true, // this goroutine, until the poller takes over
 	}
-	defer ws.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := g.attach(ctx, c); err != nil {
+	if err := g.attach(context.Background(), c); err != nil {
 		g.log.Warn("attach connection", "user", c.userID, "err", err)
 		g.detach(c)
 		c.closeAndWait(websocket.CloseInternalServerErr, "try again")
+		_ = ws.Close()
+		g.connsWG.Done()
 		return
-	}
-	defer g.detach(c)
-	if g.ext != nil {
-		defer g.ext.Closed(c)
 	}
 	g.presence.localChanged(c.userID)
 	c.send(encodeFrame(helloFrame{V: ProtocolVersion, Type: FrameHello, UserID: c.userID, ConnectionID: c.id,
 		Node: g.cfg.Node, PingSeconds: int(g.cfg.PingInterval / time.Second)}))
 
-	ws.SetReadLimit(MaxFrameBytes)
-	deadline := func() { _ = ws.SetReadDeadline(time.Now().Add(2 * g.cfg.PingInterval)) }
-	deadline()
-	ws.SetPongHandler(func(string) error { deadline(); return nil })
-	for {
-		typ, data, err := ws.ReadMessage()
-		if err != nil {
-			if errors.Is(err, websocket.ErrReadLimit) {
-				c.closeAndWait(websocket.CloseMessageTooBig, "frame too large")
-			}
+	c.extend()
+	c.mu.Lock()
+	c.expiry = time.AfterFunc(2*g.cfg.PingInterval, c.expired)
+	c.mu.Unlock()
+
+	if g.poller != nil && !blockingReads.Load() {
+		c.rc = pollable(c.nc)
+	}
+	if c.rc != nil {
+		c.mu.Lock()
+		if c.ending {
+			c.mu.Unlock()
+			c.finish()
 			return
 		}
-		deadline()
-		g.metrics.framesIn.Inc()
-		var f inFrame
-		if typ != websocket.TextMessage {
-			err = badFrame("", "send text frames holding JSON")
-		} else {
-			f, err = decodeFrame(data)
+		c.reading = false
+		err := g.poller.add(c)
+		if err == nil {
+			c.mu.Unlock()
+			return
 		}
-		if !c.limiter.Allow() {
-			c.throttled++
-			if c.throttled > g.cfg.MaxThrottled {
-				c.closeAndWait(CloseTooManyFrames, "too many frames")
-				return
-			}
-			// The request id lets the client fail that request at once.
-			c.send(encodeFrame(errorFrame{V: ProtocolVersion, Type: FrameError, ID: f.ID, Code: "rate-limited", Detail: "slow down: frame dropped"}))
-			continue
-		}
-		if err != nil {
-			var fe *frameError
-			errors.As(err, &fe)
-			c.badFrames++
-			c.send(encodeFrame(errorFrame{V: ProtocolVersion, Type: FrameError, ID: fe.id, Code: fe.code, Detail: fe.detail}))
-			if c.badFrames > g.cfg.MaxBadFrames {
-				c.closeAndWait(CloseBadFrames, "too many bad frames")
-				return
-			}
-			continue
-		}
-		g.handle(ctx, c, f)
+		c.reading, c.rc = true, nil
+		c.mu.Unlock()
 	}
+	br := bufio.NewReaderSize(c.nc, 1024)
+	c.readFrames(br, true)
+	c.finish()
 }
 
 // handle carries out one well-formed frame.
