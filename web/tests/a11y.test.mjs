@@ -44,6 +44,7 @@ describe('accessibility', () => {
   test('messenger, incoming call and the call screen', async (t) => {
     const ann = await signedUp(t, browser, 'Ann', { permissions: ['camera', 'microphone'] });
     const ben = await signedUp(t, browser, 'Ben', { permissions: ['camera', 'microphone'] });
+    for (const who of [ann, ben]) who.context.setDefaultTimeout(30_000);
     const conversation = await direct(ann, ben);
     await Promise.all([ann.page.goto(`/c/${conversation.id}`), ben.page.goto(`/c/${conversation.id}`)]);
     await Promise.all([online(ann.page), online(ben.page)]);

@@ -10,7 +10,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { direct, eventually, fakeMediaArgs, launch, online, screenshotDir, signedUp } from './helpers.mjs';
+import { direct, eventually, fakeMediaArgs, launch, online, screenshotDir, signedUp, watch } from './helpers.mjs';
 
 /** @type {import('playwright-core').Browser} */
 let browser;
@@ -44,6 +44,8 @@ function initScript() {
  */
 async function person(t, first, locale = 'en-US') {
   const who = await signedUp(t, browser, first, { locale, permissions: ['camera', 'microphone'] });
+  // Media on two shared cores takes its time to start; waits stay bounded.
+  who.context.setDefaultTimeout(30_000);
   await who.context.addInitScript(initScript);
   return who;
 }
@@ -111,21 +113,29 @@ describe('calls', () => {
     const ben = await person(t, 'Ben');
     const conversation = await direct(ann, ben);
     await Promise.all([ann.page.goto(`/c/${conversation.id}`), ben.page.goto(`/c/${conversation.id}`)]);
-    await Promise.all([online(ann.page), online(ben.page)]);
+    const benTab = await ben.context.newPage();
+    const benTabProblems = watch(benTab);
+    t.after(() => assert.deepEqual(benTabProblems, [], 'Ben\'s second tab logged errors'));
+    await benTab.goto('/');
+    await Promise.all([online(ann.page), online(ben.page), online(benTab)]);
 
     await ann.page.getByRole('button', { name: 'Start video call', exact: true }).click();
     await callScreen(ann.page).waitFor();
     await ann.page.getByRole('heading', { name: `Call with ${ben.name}` }).waitFor();
 
-    // Ben's device rings; he accepts with the keyboard (the focus starts on Accept).
+    // Ben's devices ring (he has the app open twice); he accepts on one
+    // with the keyboard (the focus starts on Accept), and the other stops.
     const ringing = ben.page.getByRole('dialog', { name: 'Incoming video call' });
-    await ringing.waitFor();
+    const otherRinging = benTab.getByRole('dialog', { name: 'Incoming video call' });
+    await Promise.all([ringing.waitFor(), otherRinging.waitFor()]);
     await ringing.getByText(`${ann.name} is calling you.`).waitFor();
     assert.equal(await ben.page.evaluate(() => document.activeElement?.textContent), 'Accept');
     await ringing.getByRole('button', { name: 'Decline' }).waitFor();
     await ben.page.keyboard.press('Enter');
     await ringing.waitFor({ state: 'detached' });
+    await otherRinging.waitFor({ state: 'detached' });
     await ben.page.getByRole('heading', { name: `Call with ${ann.name}` }).waitFor();
+    assert.equal(await callScreen(benTab).count(), 0);
 
     try {
     await Promise.all([decodesVideo(ann.page, 'Ann'), decodesVideo(ben.page, 'Ben')]);
@@ -135,6 +145,39 @@ describe('calls', () => {
     // Each side shows the other's camera in a tile with their name.
     await ann.page.locator('.video-tile[data-video="on"]').filter({ hasText: ben.name }).waitFor();
     await ben.page.locator('.video-tile[data-video="on"]').filter({ hasText: ann.name }).waitFor();
+
+    // The network hint comes from getStats.
+    await ann.page.locator('.call-quality:is([data-quality="good"], [data-quality="fair"], [data-quality="poor"])').waitFor();
+
+    // Ann switches to another camera and microphone: the tracks are
+    // replaced without renegotiating, and Ben keeps decoding her video.
+    await ann.page.getByRole('button', { name: 'Devices', exact: true }).click();
+    const devices = ann.page.getByRole('group', { name: 'Devices' });
+    await devices.getByLabel('Camera').selectOption({ label: 'fake_device_2' });
+    await eventually('the second camera in use', () => ann.page.evaluate(() => {
+      const media = /** @type {any} */ (window).__parleyCalls;
+      const sent = media.connections().publish.getSenders().map((/** @type {RTCRtpSender} */ s) => s.track?.label);
+      return sent.includes('fake_device_2') && media.local.get('camera').label === 'fake_device_2';
+    }));
+    await devices.getByLabel('Microphone').selectOption({ label: 'Fake Audio Input 2' });
+    await eventually('the second microphone in use', () => ann.page.evaluate(() =>
+      /** @type {any} */ (window).__parleyCalls.local.get('microphone').label === 'Fake Audio Input 2'));
+    await ann.page.keyboard.press('Escape');
+    await decodesVideo(ben.page, 'Ben (Ann\'s other camera)', undefined, ann.page);
+
+    // A network change restarts ICE on both connections; media goes on.
+    const ufrags = () => ann.page.evaluate(() => {
+      const { publish, subscribe } = /** @type {any} */ (window).__parleyCalls.connections();
+      return [publish, subscribe].map((pc) => /a=ice-ufrag:(\S+)/.exec(pc.localDescription.sdp)?.[1]).join(' ');
+    });
+    const before = await ufrags();
+    await ann.page.evaluate(() => window.dispatchEvent(new Event('online')));
+    await eventually('new ICE credentials on both connections', async () => {
+      const [pub, sub] = (await ufrags()).split(' ');
+      const [pub0, sub0] = before.split(' ');
+      return pub !== pub0 && sub !== sub0;
+    });
+    await Promise.all([decodesVideo(ann.page, 'Ann (after the restart)'), decodesVideo(ben.page, 'Ben (after Ann\'s restart)')]);
 
     // The controls are toggles with their state in aria-pressed.
     const mute = ann.page.getByRole('button', { name: 'Mute', exact: true });

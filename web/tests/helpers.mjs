@@ -28,11 +28,13 @@ export function launch(extraArgs = []) {
 }
 
 /**
- * Chromium's stand-ins for a camera, a microphone and a screen to share,
- * granted without asking, and sound that may play without a click.
+ * Chromium's stand-ins for cameras, microphones and a screen to share,
+ * granted without asking, and sound that may play without a click. Of its
+ * three fake cameras the second (fake_device_1) sends depth pictures (Y16)
+ * that no video encoder takes; the third (MJPEG) works like the first.
  */
 export const fakeMediaArgs = [
-  '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream=device-count=3',
   '--autoplay-policy=no-user-gesture-required',
 ];
 
