@@ -289,3 +289,43 @@ func (s *Service) PayOut(ctx context.Context, tx *sql.Tx, payeeID, cur string, m
 		id, payeeID, cur, bal, s.now())
 	return bal, err
 }
+
+// PaidOut is one payee's payout in a run.
+type PaidOut struct {
+	PayeeID string `json:"payee_id"`
+	Amount  Money  `json:"amount"`
+}
+
+// PayOutAll pays every payee whose payable balance in cur reaches minimum,
+// each in a transaction of its own (one failure does not undo the others).
+func (s *Service) PayOutAll(ctx context.Context, cur string, minimum int64) ([]PaidOut, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT owner_id FROM billing_accounts WHERE kind = 'payable' AND currency = $1 AND balance > 0
+		AND balance >= $2 ORDER BY owner_id`, cur, minimum)
+	if err != nil {
+		return nil, err
+	}
+	var payees []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		payees = append(payees, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := []PaidOut{}
+	for _, p := range payees {
+		var paid int64
+		if err := s.db.Tx(ctx, func(tx *sql.Tx) (err error) { paid, err = s.PayOut(ctx, tx, p, cur, minimum); return }); err != nil {
+			return out, err
+		}
+		if paid > 0 {
+			out = append(out, PaidOut{PayeeID: p, Amount: Money{paid, cur}})
+		}
+	}
+	return out, nil
+}

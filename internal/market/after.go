@@ -439,3 +439,52 @@ func (s *Service) DecideClaim(ctx context.Context, operatorID, claimID string, a
 	c.Status, c.DecidedAt = status, &now
 	return c, nil
 }
+
+// Claims lists guarantee claims in a status (all when ""), oldest first.
+func (s *Service) Claims(ctx context.Context, status string) ([]Claim, error) {
+	switch status {
+	case "", "pending", "approved", "rejected":
+	default:
+		return nil, httpx.Invalid(httpx.FieldError{Field: "status", Detail: "pending, approved or rejected"})
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, session_id, reason, status, created_at, decided_at FROM market_claims
+		WHERE $1 = '' OR status = $1 ORDER BY created_at, id LIMIT 500`, status)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Claim{}
+	for rows.Next() {
+		var (
+			c       Claim
+			decided sql.NullTime
+		)
+		if err := rows.Scan(&c.ID, &c.SessionID, &c.Reason, &c.Status, &c.CreatedAt, &decided); err != nil {
+			return nil, err
+		}
+		if decided.Valid {
+			c.DecidedAt = &decided.Time
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Sessions lists a person's sessions as learner or expert, newest first.
+func (s *Service) Sessions(ctx context.Context, userID string) ([]Session, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+sessionColumns+sessionFrom+`WHERE s.learner_id = $1 OR s.expert_id = $1
+		ORDER BY s.start_at DESC, s.id DESC LIMIT 200`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Session{}
+	for rows.Next() {
+		se, err := scanSession(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, se)
+	}
+	return out, rows.Err()
+}

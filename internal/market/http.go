@@ -1,8 +1,10 @@
 package market
 
 import (
+	"context"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/httpx"
@@ -36,6 +38,25 @@ func (h *HTTP) Routes(rt *httpx.Router) {
 	rt.Handle("POST /api/v1/market/listings/{id}/approve", h.reviewListing(true))
 	rt.Handle("POST /api/v1/market/listings/{id}/decisions", h.reviewListing(false))
 	rt.Handle("GET /api/v1/market/listings/{id}/decisions", h.decisions("listing"))
+	rt.Handle("GET /api/v1/market/listings/{id}/slots", h.slots)
+	rt.Handle("GET /api/v1/market/listings/{id}/reviews", h.reviews)
+	rt.Handle("PUT /api/v1/market/experts/me/availability", h.setAvailability)
+	rt.Handle("GET /api/v1/market/experts/me/availability", h.availability)
+	rt.Handle("POST /api/v1/market/bookings", h.book)
+	rt.Handle("GET /api/v1/market/sessions", h.sessions)
+	rt.Handle("GET /api/v1/market/sessions/{id}", h.session)
+	rt.Handle("POST /api/v1/market/sessions/{id}/join", h.sessionAction(h.svc.Join))
+	rt.Handle("POST /api/v1/market/sessions/{id}/end", h.sessionAction(h.svc.End))
+	rt.Handle("POST /api/v1/market/sessions/{id}/cancel", h.sessionAction(h.svc.Cancel))
+	rt.Handle("POST /api/v1/market/sessions/{id}/extend", h.extend)
+	rt.Handle("POST /api/v1/market/sessions/{id}/refunds", h.refund)
+	rt.Handle("POST /api/v1/market/sessions/{id}/review", h.review)
+	rt.Handle("POST /api/v1/market/sessions/{id}/review/reply", h.reply)
+	rt.Handle("POST /api/v1/market/sessions/{id}/claims", h.claim)
+	rt.Handle("GET /api/v1/market/claims", h.claims)
+	rt.Handle("POST /api/v1/market/claims/{id}/approve", h.decideClaim(true))
+	rt.Handle("POST /api/v1/market/claims/{id}/reject", h.decideClaim(false))
+	rt.Handle("POST /api/v1/market/reviews/{id}/hide", h.hideReview)
 }
 
 func (h *HTTP) categories(w http.ResponseWriter, r *http.Request) error {
@@ -314,4 +335,279 @@ func (h *HTTP) updateListing(w http.ResponseWriter, r *http.Request) error {
 		return Problem(err)
 	}
 	return httpx.WriteJSON(w, http.StatusOK, l)
+}
+
+func (h *HTTP) slots(w http.ResponseWriter, r *http.Request) error {
+	from := h.svc.now()
+	if v := r.URL.Query().Get("from"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return httpx.Invalid(httpx.FieldError{Field: "from", Detail: "an RFC 3339 time"})
+		}
+		from = maxTime(from, t)
+	}
+	limit, err := httpx.PageLimit(r, 20, 100)
+	if err != nil {
+		return err
+	}
+	ts, err := h.svc.FreeSlots(r.Context(), r.PathValue("id"), from, limit)
+	if err != nil {
+		return Problem(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"items": ts})
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func (h *HTTP) reviews(w http.ResponseWriter, r *http.Request) error {
+	if _, err := h.svc.Listing(r.Context(), "", false, r.PathValue("id")); err != nil {
+		return Problem(err)
+	}
+	rs, err := h.svc.Reviews(r.Context(), r.PathValue("id"), 50)
+	if err != nil {
+		return err
+	}
+	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"items": rs})
+}
+
+func (h *HTTP) setAvailability(w http.ResponseWriter, r *http.Request) error {
+	p, err := auth.Need(r)
+	if err != nil {
+		return err
+	}
+	var in Availability
+	if err := httpx.DecodeJSON(w, r, h.MaxBody, &in); err != nil {
+		return err
+	}
+	a, err := h.svc.SetAvailability(r.Context(), p.User.ID, in)
+	if err != nil {
+		return Problem(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, a)
+}
+
+func (h *HTTP) availability(w http.ResponseWriter, r *http.Request) error {
+	p, err := auth.Need(r)
+	if err != nil {
+		return err
+	}
+	if _, err := h.svc.Expert(r.Context(), p.User.ID); err != nil {
+		return Problem(err)
+	}
+	a, _, err := h.svc.AvailabilityOf(r.Context(), h.svc.db, p.User.ID)
+	if err != nil {
+		return err
+	}
+	return httpx.WriteJSON(w, http.StatusOK, a)
+}
+
+func (h *HTTP) book(w http.ResponseWriter, r *http.Request) error {
+	p, err := auth.Need(r)
+	if err != nil {
+		return err
+	}
+	var in BookingInput
+	if err := httpx.DecodeJSON(w, r, h.MaxBody, &in); err != nil {
+		return err
+	}
+	se, err := h.svc.Book(r.Context(), p.User.ID, in)
+	if err != nil {
+		return Problem(err)
+	}
+	w.Header().Set("Location", "/api/v1/market/sessions/"+se.ID)
+	return httpx.WriteJSON(w, http.StatusCreated, se)
+}
+
+func (h *HTTP) sessions(w http.ResponseWriter, r *http.Request) error {
+	p, err := auth.Need(r)
+	if err != nil {
+		return err
+	}
+	ss, err := h.svc.Sessions(r.Context(), p.User.ID)
+	if err != nil {
+		return err
+	}
+	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"items": ss})
+}
+
+// sessionViewer is the learner or expert, or "" for an operator.
+func sessionViewer(p *auth.Principal) string {
+	if p.Is(auth.RoleAdmin) {
+		return ""
+	}
+	return p.User.ID
+}
+
+func (h *HTTP) session(w http.ResponseWriter, r *http.Request) error {
+	p, err := auth.Need(r)
+	if err != nil {
+		return err
+	}
+	se, err := h.svc.Session(r.Context(), sessionViewer(p), r.PathValue("id"))
+	if err != nil {
+		return Problem(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, se)
+}
+
+func (h *HTTP) sessionAction(fn func(ctx context.Context, userID, id string) (Session, error)) httpx.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		p, err := auth.Need(r)
+		if err != nil {
+			return err
+		}
+		se, err := fn(r.Context(), p.User.ID, r.PathValue("id"))
+		if err != nil {
+			return Problem(err)
+		}
+		return httpx.WriteJSON(w, http.StatusOK, se)
+	}
+}
+
+func (h *HTTP) extend(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Minutes int `json:"minutes"`
+	}
+	if err := httpx.DecodeJSON(w, r, h.MaxBody, &in); err != nil {
+		return err
+	}
+	return h.sessionAction(func(ctx context.Context, userID, id string) (Session, error) {
+		return h.svc.Extend(ctx, userID, id, in.Minutes)
+	})(w, r)
+}
+
+func (h *HTTP) refund(w http.ResponseWriter, r *http.Request) error {
+	p, err := auth.Need(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Amount int64  `json:"amount"`
+		Reason string `json:"reason"`
+	}
+	if err := httpx.DecodeJSON(w, r, h.MaxBody, &in); err != nil {
+		return err
+	}
+	if in.Amount < 0 {
+		return httpx.Invalid(httpx.FieldError{Field: "amount", Detail: "0 (all that is left) or more"})
+	}
+	if in.Reason == "guarantee" {
+		return httpx.Invalid(httpx.FieldError{Field: "reason", Detail: "guarantee refunds come from an approved claim"})
+	}
+	se, err := h.svc.Refund(r.Context(), sessionViewer(p), r.PathValue("id"), in.Amount, in.Reason)
+	if err != nil {
+		return Problem(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, se)
+}
+
+func (h *HTTP) review(w http.ResponseWriter, r *http.Request) error {
+	p, err := auth.Need(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Score int    `json:"score"`
+		Body  string `json:"body"`
+	}
+	if err := httpx.DecodeJSON(w, r, h.MaxBody, &in); err != nil {
+		return err
+	}
+	rv, err := h.svc.AddReview(r.Context(), p.User.ID, r.PathValue("id"), in.Score, in.Body)
+	if err != nil {
+		return Problem(err)
+	}
+	return httpx.WriteJSON(w, http.StatusCreated, rv)
+}
+
+func (h *HTTP) reply(w http.ResponseWriter, r *http.Request) error {
+	p, err := auth.Need(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Body string `json:"body"`
+	}
+	if err := httpx.DecodeJSON(w, r, h.MaxBody, &in); err != nil {
+		return err
+	}
+	if err := h.svc.Reply(r.Context(), p.User.ID, r.PathValue("id"), in.Body); err != nil {
+		return Problem(err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *HTTP) claim(w http.ResponseWriter, r *http.Request) error {
+	p, err := auth.Need(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if err := httpx.DecodeJSON(w, r, h.MaxBody, &in); err != nil {
+		return err
+	}
+	c, err := h.svc.ClaimGuarantee(r.Context(), p.User.ID, r.PathValue("id"), in.Reason)
+	if err != nil {
+		return Problem(err)
+	}
+	return httpx.WriteJSON(w, http.StatusCreated, c)
+}
+
+func (h *HTTP) claims(w http.ResponseWriter, r *http.Request) error {
+	if _, err := auth.Need(r, auth.RoleAdmin); err != nil {
+		return err
+	}
+	cs, err := h.svc.Claims(r.Context(), r.URL.Query().Get("status"))
+	if err != nil {
+		return Problem(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"items": cs})
+}
+
+func (h *HTTP) decideClaim(approve bool) httpx.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		p, err := auth.Need(r, auth.RoleAdmin)
+		if err != nil {
+			return err
+		}
+		var in struct {
+			Reason string `json:"reason"`
+		}
+		if r.ContentLength != 0 {
+			if err := httpx.DecodeJSON(w, r, h.MaxBody, &in); err != nil {
+				return err
+			}
+		}
+		c, err := h.svc.DecideClaim(r.Context(), p.User.ID, r.PathValue("id"), approve, in.Reason)
+		if err != nil {
+			return Problem(err)
+		}
+		return httpx.WriteJSON(w, http.StatusOK, c)
+	}
+}
+
+func (h *HTTP) hideReview(w http.ResponseWriter, r *http.Request) error {
+	p, err := auth.Need(r, auth.RoleAdmin)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if err := httpx.DecodeJSON(w, r, h.MaxBody, &in); err != nil {
+		return err
+	}
+	if err := h.svc.HideReview(r.Context(), p.User.ID, r.PathValue("id"), in.Reason); err != nil {
+		return Problem(err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -180,6 +180,8 @@ func Problem(err error) error {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return httpx.NotFound()
+	case errors.Is(err, ErrNotAllowed):
+		return httpx.Forbidden(strings.TrimPrefix(err.Error(), ErrNotAllowed.Error()+": "))
 	case errors.Is(err, ErrNotApproved):
 		return httpx.Forbidden(err.Error())
 	case errors.Is(err, ErrApplied):
