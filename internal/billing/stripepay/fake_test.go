@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stripe/stripe-go/v82"
 
@@ -419,5 +420,29 @@ func TestFakeAccountsAndCustomers(t *testing.T) {
 	}
 	if _, _, err := p.CreateExpertAccount(ctx, "", "DE"); err == nil {
 		t.Fatal("an account without an e-mail")
+	}
+}
+
+// Hold tells the marketplace whether a hold can grow and until when it
+// can be captured.
+func TestFakeHoldInfo(t *testing.T) {
+	p, _ := newFake(t)
+	ctx := context.Background()
+	res := hold(t, p, "pm_card_visa", 1500, "sess-i")
+	h, err := p.Hold(ctx, res.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	week := time.Now().Add(7 * 24 * time.Hour)
+	if h.Status != "requires_capture" || h.Capturable != usd(1500) || h.Amount != usd(1500) || !h.Extendable ||
+		h.Ref != "sess-i" || h.CaptureBefore.Before(week.Add(-time.Minute)) || h.CaptureBefore.After(week.Add(time.Minute)) {
+		t.Fatalf("hold = %+v", h)
+	}
+	res = hold(t, p, "pm_card_noIncremental", 1500, "sess-j")
+	if h, err := p.Hold(ctx, res.ID); err != nil || h.Extendable {
+		t.Fatalf("hold without incremental authorization = %+v, %v", h, err)
+	}
+	if _, err := p.Hold(ctx, "pi_missing"); !errors.Is(err, billing.ErrNotFound) {
+		t.Fatalf("no such hold: %v", err)
 	}
 }

@@ -198,6 +198,9 @@ func newRecorder(t *testing.T, target string) *recorder {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		form, _ := url.ParseQuery(string(body))
+		for k, v := range r.URL.Query() {
+			form[k] = append(form[k], v...)
+		}
 		sw := &statusWriter{ResponseWriter: w, status: 200}
 		proxy.ServeHTTP(sw, r)
 		rec.mu.Lock()
@@ -268,6 +271,11 @@ func TestStripeMockRequests(t *testing.T) {
 		"transfer_data[destination]": "acct_123", "metadata[parley_ref]": "sess-m",
 		"payment_method_options[card][request_incremental_authorization]": "if_available",
 	})
+
+	if _, err := p.Hold(ctx, res.ID); err != nil {
+		t.Fatal(err)
+	}
+	rec.expect(t, "GET", "/v1/payment_intents/"+res.ID, "", map[string]string{"expand[0]": "latest_charge"})
 
 	if err := p.Extend(ctx, res.ID, usd(3000), "sess-m/extend/1"); err != nil {
 		t.Fatal(err)

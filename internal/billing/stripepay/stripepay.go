@@ -363,3 +363,46 @@ func (s slogLogger) Debugf(format string, v ...any) {
 func (s slogLogger) Infof(format string, v ...any)  { s.l.Debug("stripe: " + fmt.Sprintf(format, v...)) }
 func (s slogLogger) Warnf(format string, v ...any)  { s.l.Warn("stripe: " + fmt.Sprintf(format, v...)) }
 func (s slogLogger) Errorf(format string, v ...any) { s.l.Warn("stripe: " + fmt.Sprintf(format, v...)) }
+
+// Hold is what Stripe says of a hold now.
+type Hold struct {
+	ID         string
+	Status     string        // requires_capture while money is held
+	Amount     billing.Money // authorized, increments included
+	Capturable billing.Money
+	// Extendable is whether the card granted incremental authorization:
+	// without it Extend fails, and a per-minute session must hold a longer
+	// block up front or authorize anew.
+	Extendable bool
+	// CaptureBefore is when the authorization lapses (about 7 days after
+	// it was placed for online card payments); zero when Stripe gives none.
+	CaptureBefore time.Time
+	Ref           string
+}
+
+// Hold reads a hold's state, its charge expanded for whether it can be
+// extended and until when it can be captured.
+func (p *Provider) Hold(ctx context.Context, authID string) (Hold, error) {
+	params := &stripe.PaymentIntentRetrieveParams{}
+	params.AddExpand("latest_charge")
+	pi, err := p.sc.V1PaymentIntents.Retrieve(ctx, authID, params)
+	if err != nil {
+		return Hold{}, mapErr("hold", authID, err)
+	}
+	h := Hold{ID: pi.ID, Status: string(pi.Status), Ref: pi.Metadata[RefKey]}
+	if h.Amount, err = fromStripe(pi.Amount, string(pi.Currency)); err != nil {
+		return Hold{}, err
+	}
+	if h.Capturable, err = fromStripe(pi.AmountCapturable, string(pi.Currency)); err != nil {
+		return Hold{}, err
+	}
+	if ch := pi.LatestCharge; ch != nil && ch.PaymentMethodDetails != nil && ch.PaymentMethodDetails.Card != nil {
+		card := ch.PaymentMethodDetails.Card
+		h.Extendable = card.IncrementalAuthorization != nil &&
+			card.IncrementalAuthorization.Status == stripe.ChargePaymentMethodDetailsCardIncrementalAuthorizationStatusAvailable
+		if card.CaptureBefore > 0 {
+			h.CaptureBefore = time.Unix(card.CaptureBefore, 0).UTC()
+		}
+	}
+	return h, nil
+}

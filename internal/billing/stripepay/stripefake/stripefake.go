@@ -51,9 +51,10 @@ type Intent struct {
 	Increments    int   // increments that succeeded
 	Captures      int   // captures that really happened (not replays)
 	Charge        string
-	Refunded      int64 // refunded of Received
-	FeeRefunded   int64 // application fee given back
-	Reversed      int64 // transfer to the destination reversed
+	AuthorizedAt  time.Time // the charge's authorization; it lapses 7 days later
+	Refunded      int64     // refunded of Received
+	FeeRefunded   int64     // application fee given back
+	Reversed      int64     // transfer to the destination reversed
 	CancelReason  string
 }
 
@@ -182,6 +183,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	key := r.Header.Get("Idempotency-Key")
 	form := r.PostForm
+	if r.Method == http.MethodGet {
+		form = r.URL.Query()
+	}
 	req := Request{Method: r.Method, Path: r.URL.Path, IdempotencyKey: key, Form: form}
 	endpoint := r.Method + " " + r.URL.Path
 	params := form.Encode() // sorted by key: a canonical form
@@ -245,7 +249,11 @@ func (s *Server) route(method, path string, f url.Values) (any, *apiError) {
 		}
 		switch {
 		case method == "GET" && len(parts) == 3:
-			return s.intentJSON(in), nil
+			m := s.intentJSON(in)
+			if in.Charge != "" && f.Get("expand[0]") == "latest_charge" {
+				m["latest_charge"] = s.chargeJSON(in)
+			}
+			return m, nil
 		case method == "POST" && len(parts) == 4 && parts[3] == "increment_authorization":
 			return s.increment(in, f)
 		case method == "POST" && len(parts) == 4 && parts[3] == "capture":
@@ -344,7 +352,7 @@ func (s *Server) createIntent(f url.Values) (any, *apiError) {
 	case "pm_card_visa", "pm_card_incrementDeclined", "pm_card_noIncremental":
 		in.Status, in.Capturable = "requires_capture", amount
 		in.Incremental = wantIncr && in.PaymentMethod != "pm_card_noIncremental"
-		in.Charge = s.id("ch")
+		in.Charge, in.AuthorizedAt = s.id("ch"), s.now()
 		s.charges[in.Charge] = in.ID
 		s.event("payment_intent.amount_capturable_updated", s.intentJSON(in))
 	case "pm_card_chargeDeclined":
@@ -511,6 +519,10 @@ func (s *Server) chargeJSON(in *Intent) map[string]any {
 		"amount_refunded": in.Refunded, "refunded": in.Refunded == in.Received, "captured": in.Received > 0,
 		"currency": in.Currency, "payment_intent": in.ID, "metadata": in.Metadata,
 		"application_fee_amount": in.Fee,
+		"payment_method_details": map[string]any{"type": "card", "card": map[string]any{
+			"capture_before":            in.AuthorizedAt.Add(7 * 24 * time.Hour).Unix(),
+			"incremental_authorization": map[string]any{"status": map[bool]string{true: "available", false: "unavailable"}[in.Incremental]},
+		}},
 	}
 }
 
