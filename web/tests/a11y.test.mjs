@@ -4,7 +4,8 @@
 // screen. Serious and critical violations fail the test.
 
 import { test, describe, before, after } from 'node:test';
-import { audit, baseURL, direct, fakeMediaArgs, launch, message, online, send, signedUp, watch } from './helpers.mjs';
+import assert from 'node:assert/strict';
+import { audit, baseURL, direct, eventually, fakeMediaArgs, launch, message, online, send, signedUp, watch } from './helpers.mjs';
 
 /** @type {import('playwright-core').Browser} */
 let browser;
@@ -60,6 +61,20 @@ describe('accessibility', () => {
     await ben.page.locator('section.call-screen .video-tile').filter({ hasText: ann.name }).waitFor();
     await ann.page.locator('section.call-screen .video-tile').filter({ hasText: ben.name }).waitFor();
     await auditBoth(ann.page, 'call screen');
+
+    // By keyboard alone: the focus starts on the call's heading, Tab
+    // reaches the controls with a visible focus ring, Space toggles.
+    assert.equal(await ann.page.evaluate(() => document.activeElement?.classList.contains('call-title')), true);
+    await ann.page.keyboard.press('Tab');
+    const focused = () => ann.page.evaluate(() => {
+      const active = /** @type {HTMLElement} */ (document.activeElement);
+      const style = getComputedStyle(active);
+      return { name: active.textContent, outline: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2 };
+    });
+    assert.deepEqual(await focused(), { name: 'Mute', outline: true });
+    await ann.page.keyboard.press('Space');
+    const mute = ann.page.getByRole('button', { name: 'Mute', exact: true });
+    await eventually('Mute to be pressed', async () => await mute.getAttribute('aria-pressed') === 'true');
     await ann.page.getByRole('button', { name: 'End call', exact: true }).click();
     await ben.page.locator('section.call-screen').waitFor({ state: 'detached' });
   });

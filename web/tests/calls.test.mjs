@@ -146,6 +146,9 @@ describe('calls', () => {
     await ann.page.locator('.video-tile[data-video="on"]').filter({ hasText: ben.name }).waitFor();
     await ben.page.locator('.video-tile[data-video="on"]').filter({ hasText: ann.name }).waitFor();
 
+    // The SFU says who is speaking (the fake microphones beep).
+    await ann.page.locator('.video-tile.is-speaking').filter({ hasText: ben.name }).waitFor();
+
     // The network hint comes from getStats.
     await ann.page.locator('.call-quality:is([data-quality="good"], [data-quality="fair"], [data-quality="poor"])').waitFor();
 
@@ -242,6 +245,9 @@ describe('calls', () => {
     await dee.page.getByRole('button', { name: '음성 통화 시작', exact: true }).click();
     await dee.page.getByRole('heading', { name: `${cid.name} 님과 통화` }).waitFor();
     for (const name of ['음소거', '화면 공유', '장치']) await dee.page.getByRole('button', { name, exact: true }).waitFor();
+    // A voice call has no camera: no control for it, and her tile shows her initials.
+    assert.equal(await dee.page.getByRole('button', { name: '카메라', exact: true }).count(), 0);
+    await dee.page.locator('.video-tile[data-key="self:camera"][data-video="off"] .avatar').waitFor();
     const back = cid.page.getByRole('dialog', { name: 'Incoming voice call' });
     await back.waitFor();
     await dee.page.getByRole('button', { name: '통화 종료', exact: true }).click();
