@@ -224,6 +224,9 @@ func (p *Provider) Cancel(ctx context.Context, authID, key string) error {
 	if key == "" {
 		return ErrNoKey
 	}
+	if authID == "" {
+		return fmt.Errorf("stripepay: cancel: %w: no payment intent", billing.ErrNotFound)
+	}
 	params := &stripe.PaymentIntentCancelParams{}
 	params.SetIdempotencyKey(key)
 	_, err := p.sc.V1PaymentIntents.Cancel(ctx, authID, params)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -165,9 +166,14 @@ func TestWebhookHandler(t *testing.T) {
 	p, fake := newFake(t)
 	hold(t, p, "pm_card_visa", 1500, "sess-h")
 	payload := fake.Events()[0]
-	var seen []Event
-	fail := false
+	var (
+		mu   sync.Mutex
+		seen []Event
+		fail bool
+	)
 	srv := httptest.NewServer(p.WebhookHandler(func(_ context.Context, e Event) error {
+		mu.Lock()
+		defer mu.Unlock()
 		if fail {
 			return errors.New("database down")
 		}
@@ -185,14 +191,21 @@ func TestWebhookHandler(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	if code := post(payload, sign(payload, "whsec_test", time.Now())); code != http.StatusNoContent || len(seen) != 1 ||
-		seen[0].Kind != HoldReady || seen[0].Ref != "sess-h" {
-		t.Fatalf("signed event: %d, %+v", code, seen)
+	acted := func() []Event {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]Event(nil), seen...)
 	}
-	if code := post(payload, sign(payload, "whsec_wrong", time.Now())); code != http.StatusBadRequest || len(seen) != 1 {
-		t.Fatalf("forged event: %d, acted %d times", code, len(seen))
+	if code := post(payload, sign(payload, "whsec_test", time.Now())); code != http.StatusNoContent || len(acted()) != 1 ||
+		acted()[0].Kind != HoldReady || acted()[0].Ref != "sess-h" {
+		t.Fatalf("signed event: %d, %+v", code, acted())
 	}
+	if code := post(payload, sign(payload, "whsec_wrong", time.Now())); code != http.StatusBadRequest || len(acted()) != 1 {
+		t.Fatalf("forged event: %d, acted %d times", code, len(acted()))
+	}
+	mu.Lock()
 	fail = true
+	mu.Unlock()
 	if code := post(payload, sign(payload, "whsec_test", time.Now())); code != http.StatusInternalServerError {
 		t.Fatalf("failed action: %d", code)
 	}
