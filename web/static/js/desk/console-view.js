@@ -1,10 +1,23 @@
 // The agent console (/desk): the agent's status (available, away,
 // offline), the offers that ring for them (the customer's name or
 // "Guest", verified or not, queue, page or kiosk location, device, earlier
-// requests; Accept or Decline before the countdown runs out), the session
-// (the customer's shared screen large with the drawing tools, the agent's
-// own camera small, the chat, private notes, End) and the wrap-up (a
-// reason code and notes) before the next offer.
+// requests, a transfer or a booked callback; Accept or Decline before the
+// countdown runs out), the session and the wrap-up (a reason code and
+// notes) before the next offer.
+//
+// A session is one of four kinds: video (the customer's shared screen
+// large with the drawing tools, the agent's own camera small), voice (the
+// same without any camera: the connect ack's permissions say what this
+// device may publish), chat (no call at all) and a booked callback (the
+// customer is not online: their contact, notes and End). Each has the
+// chat (not a callback), private notes, Transfer and End.
+//
+// Transfer hands the session to another queue's line or, for managers who
+// may list the agents, to one agent; cold lets go at once, warm keeps this
+// agent in the session ("Transferring…") until a `request` frame shows it
+// taken by someone else. The next agent accepts an ordinary offer and
+// joins the call that goes on (the request's call_id); the customer stays
+// in it throughout.
 //
 // The console has a realtime connection of its own for `desk` news and the
 // call's `rtc` frames, beside the messenger's: it stays up while the agent
@@ -75,6 +88,8 @@ class DeskConsole {
   #session = null;
   /** @type {DeskRequest | null} the session to wrap up */
   #wrapUp = null;
+  /** @type {{ request: DeskRequest, reason: 'transferred' | 'left' } | null} a session handed on (or left during a warm transfer) */
+  #handedOn = null;
   /** @type {RealtimeSocket} */
   #socket;
   /** @type {Session | null} */
@@ -142,8 +157,12 @@ class DeskConsole {
       const active = sessions.items.find((r) => r.status === 'active');
       const unwrapped = sessions.items.find((r) => r.status === 'ended' && !r.wrapup_code);
       if (active && (!this.#session || this.#session.id !== active.id)) this.#startSession(active);
-      else if (!active && this.#session) this.#sessionEnded(this.#session);
-      if (!this.#session && unwrapped && !this.#wrapUp) this.#wrapUp = unwrapped;
+      else if (!active && this.#session) {
+        // A warm transfer's request is back in a line, not "active": ask it.
+        if (this.#live?.transferring) await this.#checkTransfer();
+        else this.#sessionEnded(this.#session);
+      }
+      if (!this.#session && unwrapped && !this.#wrapUp && !this.#handedOn) this.#wrapUp = unwrapped;
     } catch (error) {
       this.#showError(error);
     }
@@ -160,7 +179,8 @@ class DeskConsole {
   /** @param {ServerFrame} frame */
   #frame(frame) {
     if (frame.type === 'rtc') {
-      if (this.#live && frame.call_id === this.#live.media.callId) this.#live.media.receive(frame);
+      const media = this.#live?.media;
+      if (media && frame.call_id === media.callId) media.receive(frame);
       return;
     }
     if (frame.type === 'event') {
@@ -188,19 +208,44 @@ class DeskConsole {
       case 'agent':
         if (news.agent) this.#agent = news.agent;
         this.#renderStatus();
+        // A customer who gives up during a warm transfer frees the agent
+        // without a request frame: look at the request.
+        if (this.#live?.transferring) void this.#checkTransfer();
         break;
       case 'request': {
         /** @type {DeskRequest | undefined} */
         const request = news.request;
         if (!request) break;
-        if (this.#session && request.id === this.#session.id) {
-          this.#session = { ...this.#session, ...request };
-          if (request.status === 'ended') this.#sessionEnded(this.#session);
-        }
+        if (this.#session && request.id === this.#session.id) this.#sessionNews({ ...this.#session, ...request });
         break;
       }
       default:
         break;
+    }
+  }
+
+  /**
+   * The session moved: ended, taken by the next agent after a warm
+   * transfer, or given up by the customer.
+   * @param {DeskRequest} request
+   */
+  #sessionNews(request) {
+    this.#session = request;
+    if (request.status === 'ended') this.#sessionEnded(request);
+    else if (request.agent_id && request.agent_id !== this.userId) this.#leave(request, 'transferred');
+    else if (request.status === 'abandoned') this.#leave(request, 'left');
+    else this.#live?.update(request);
+  }
+
+  /** Reads the request of a warm transfer going on. */
+  async #checkTransfer() {
+    const session = this.#session;
+    if (!session) return;
+    try {
+      const request = await this.#api.get(session.id);
+      if (this.#session?.id === session.id) this.#sessionNews({ ...session, ...request });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) this.#leave(session, 'transferred');
     }
   }
 
@@ -302,7 +347,14 @@ class DeskConsole {
     /** @type {[MessageKey, string | undefined][]} */
     const facts = [
       ['desk.queue', r?.queue_name], ['desk.location', r?.location], ['desk.page', r?.page], ['desk.device', r?.device],
-      ['desk.channel', r?.channel],
+      ['desk.channel', r?.channel ? this.#channelName(r.channel) : undefined], ['desk.contact', r?.callback_contact],
+    ];
+    const callback = r?.callback_contact ? el('p', { class: 'desk-callback-hint' },
+      el('strong', {}, this.#t('desk.callbackHint', { contact: r.callback_contact })),
+      r.callback_at ? ` · ${this.#t('desk.callbackAt', { time: this.#i18n.formatDateTime(r.callback_at) })}` : '') : null;
+    const tags = [
+      r?.callback_contact ? el('span', { class: 'desk-badge is-callback' }, this.#t('desk.callbackBadge')) : null,
+      r?.transfers ? el('span', { class: 'desk-badge is-transfer' }, this.#t('desk.transferBadge')) : null,
     ];
     const history = offer.history ?? [];
     const accept = el('button', { type: 'button', class: 'button-primary' }, this.#t('desk.accept'));
@@ -315,8 +367,9 @@ class DeskConsole {
     });
     return el('article', { class: 'card desk-offer', 'data-offer': offer.id, 'aria-labelledby': `offer-${offer.id}` },
       el('div', { class: 'desk-offer-head' },
-        el('h2', { id: `offer-${offer.id}` }, name), badge,
+        el('h2', { id: `offer-${offer.id}` }, name), badge, ...tags,
         el('span', { class: 'desk-countdown', 'data-expires': offer.expires_at, role: 'timer' })),
+      callback,
       el('dl', { class: 'desk-facts' }, ...facts.filter(([, v]) => v).flatMap(([k, v]) => [el('dt', {}, this.#t(k)), el('dd', {}, v ?? '')])),
       history.length > 0 ? el('details', { class: 'desk-history' },
         el('summary', {}, this.#t('desk.history', { count: history.length })),
@@ -324,6 +377,12 @@ class DeskConsole {
           `${this.#i18n.formatDateTime(h.created_at)} · ${h.queue_name} · ${this.#statusName(h.status)}`,
           h.rating ? ` · ${'★'.repeat(h.rating)}` : '', h.wrapup_code ? ` · ${h.wrapup_code}` : '')))) : null,
       el('div', { class: 'desk-actions' }, accept, decline));
+  }
+
+  /** @param {string} channel */
+  #channelName(channel) {
+    const key = `desk.channel.${channel}`;
+    return this.#i18n.has(key) ? this.#i18n.t(key) : channel;
   }
 
   #countdown() {
@@ -356,6 +415,10 @@ class DeskConsole {
 
   #renderMain() {
     if (this.#live) return;
+    if (this.#handedOn) {
+      replaceChildren(this.#mainBox, this.#handedOnCard(this.#handedOn.request, this.#handedOn.reason));
+      return;
+    }
     if (this.#wrapUp) {
       replaceChildren(this.#mainBox, this.#wrapUpForm(this.#wrapUp));
       return;
@@ -367,6 +430,32 @@ class DeskConsole {
     const status = this.#agent?.status ?? 'offline';
     replaceChildren(this.#mainBox, el('section', { class: 'card desk-idle' },
       el('p', {}, status === 'available' ? this.#t('desk.waitingForCustomers') : this.#t('desk.goAvailable'))));
+  }
+
+  /**
+   * After a transfer: the session is the next agent's now, so there is
+   * nothing to record here (the notes went with it); the agent is in
+   * wrap-up until they say they are ready, or its time runs out.
+   * @param {DeskRequest} request
+   * @param {'transferred' | 'left'} reason
+   */
+  #handedOnCard(request, reason) {
+    const name = request.name || this.#t('desk.guest');
+    const ready = el('button', { type: 'button', class: 'button-primary' }, this.#t('desk.ready'));
+    ready.addEventListener('click', async () => {
+      this.#notice.clear();
+      try {
+        if (this.#agent?.status === 'wrapup') this.#agent = await this.#api.setStatus('available');
+        this.#handedOn = null;
+        this.render();
+      } catch (error) {
+        this.#showError(error);
+      }
+    });
+    return el('section', { class: 'card desk-wrapup desk-handed-on', 'aria-labelledby': 'handed-on-title' },
+      el('h2', { id: 'handed-on-title', tabindex: -1 }, this.#t(reason === 'left' ? 'desk.customerLeftTitle' : 'desk.transferredTitle', { name })),
+      el('p', {}, this.#t(reason === 'left' ? 'desk.customerLeft' : 'desk.transferredText')),
+      el('div', { class: 'desk-actions' }, ready));
   }
 
   /** @param {DeskRequest} request */
@@ -405,35 +494,97 @@ class DeskConsole {
   #startSession(request) {
     this.#session = request;
     this.#wrapUp = null;
+    this.#handedOn = null;
     this.#live?.close(true);
-    if (!request.call_id) return;
+    this.#live = null;
+    const kind = sessionKind(request);
+    /** @type {CallMedia | null} */
+    let media = null;
     const callId = request.call_id;
-    const media = new CallMedia({
-      callId,
-      signaling: {
-        request: (frame) => this.#socket.request({ type: 'rtc', call_id: callId, ...frame }),
-        send: (frame) => this.#socket.send({ type: 'rtc', call_id: callId, ...frame }),
-      },
-    });
-    exposeForTests(media);
+    // A callback's customer is not online, and a chat has no call: no media.
+    if (callId && (kind === 'video' || kind === 'voice')) {
+      media = new CallMedia({
+        callId,
+        signaling: {
+          request: (frame) => this.#socket.request({ type: 'rtc', call_id: callId, ...frame }),
+          send: (frame) => this.#socket.send({ type: 'rtc', call_id: callId, ...frame }),
+        },
+      });
+      exposeForTests(media);
+    }
     this.#live = new Session({
-      i18n: this.#i18n, request, media, api: this.#api, ctx: this.ctx,
+      i18n: this.#i18n, request, kind, media, api: this.#api, ctx: this.ctx, manager: Boolean(this.#agent?.manager),
       end: () => void this.#end(),
+      transfer: (target) => this.#transfer(target),
       error: (error) => this.#showError(error),
     });
     this.render();
-    media.connect({ camera: true }).catch((error) => this.#showError(error));
+    // The session's call goes on after a transfer: this joins it (the
+    // request's call_id), whoever started it. Only a video session asks
+    // for a camera, and only if the server lets this device send one.
+    media?.connect({ camera: kind === 'video' }).catch((error) => this.#showError(error));
   }
 
   async #end() {
     const session = this.#session;
     if (!session) return;
     try {
+      // The notes are kept with the request before it ends (a reload in
+      // wrap-up finds them).
+      if (this.#live) await this.#api.notes(session.id, this.#live.notes).catch(() => {});
       const ended = await this.#api.end(session.id);
-      this.#sessionEnded({ ...session, ...ended });
+      // The `request` frame may have told it first.
+      if (this.#session?.id === session.id) this.#sessionEnded({ ...session, ...ended });
     } catch (error) {
       this.#showError(error);
     }
+  }
+
+  /**
+   * Hands the session on. Cold: this agent is out of it at once. Warm:
+   * they stay until the next agent accepts (a request frame says so).
+   * @param {{ queue?: string, agent?: string, warm: boolean }} target
+   */
+  async #transfer(target) {
+    const session = this.#session;
+    const live = this.#live;
+    if (!session || !live) return;
+    this.#notice.clear();
+    // The notes go with the session: the next agent reads them.
+    await this.#api.notes(session.id, live.notes).catch(() => {});
+    const request = await this.#api.transfer(session.id, target);
+    if (this.#session?.id !== session.id) return;
+    const moved = { ...session, ...request };
+    if (target.warm && moved.agent_id === this.userId && ['waiting', 'offered'].includes(moved.status)) {
+      this.#session = moved;
+      live.transferring = true;
+      return;
+    }
+    this.#leave(moved, 'transferred');
+  }
+
+  /**
+   * This agent is out of a session that goes on with someone else (the
+   * server has taken them out of its call).
+   * @param {DeskRequest} request
+   * @param {'transferred' | 'left'} reason
+   */
+  #leave(request, reason) {
+    const live = this.#live;
+    this.#live = null;
+    this.#session = null;
+    this.#handedOn = { request, reason };
+    this.render();
+    // The server took this agent out of the call, not this device out of
+    // its room: leave the room first, and only then close the connections
+    // here, so the server stops sending to this device before its
+    // transport goes away under the tracks the customer goes on sending.
+    const media = live?.media;
+    const left = media && !media.closed
+      ? this.#socket.request({ type: 'rtc', call_id: media.callId, action: 'leave' }).catch(() => undefined)
+      : Promise.resolve(undefined);
+    void left.then(() => live?.close(false));
+    /** @type {HTMLElement | null} */ (this.element.querySelector('#handed-on-title'))?.focus();
   }
 
   /** @param {DeskRequest} request */
@@ -448,42 +599,72 @@ class DeskConsole {
 }
 
 /**
- * One session on screen: the customer's screen with the drawing tools,
- * the agent's camera, the chat and the notes.
+ * @typedef {'video' | 'voice' | 'chat' | 'callback'} SessionKind
+ */
+
+/**
+ * @param {DeskRequest} request
+ * @returns {SessionKind}
+ */
+function sessionKind(request) {
+  if (request.callback_contact) return 'callback';
+  if (request.channel === 'voice') return 'voice';
+  if (request.channel === 'video') return 'video';
+  return 'chat';
+}
+
+/**
+ * One session on screen: for a call, the customer's screen with the
+ * drawing tools and the agent's camera (video only); for a callback, the
+ * customer's contact; the chat (not for a callback), notes, Transfer, End.
  */
 class Session {
   /** @type {HTMLElement} */
   element;
   /** @type {DeskRequest} */
   request;
-  /** @type {CallMedia} */
+  /** @type {CallMedia | null} */
   media;
+  /** @type {SessionKind} */
+  kind;
   #i18n;
   #api;
   #ctx;
+  #manager;
+  #transferTo;
   #screen = new VideoTile();
   #self = new VideoTile();
   /** @type {AnnotationLayer | null} */
   #layer = null;
-  #log = el('ol', { class: 'desk-chat-log' });
+  #log = el('ol', { class: 'desk-chat-log', 'aria-live': 'polite' });
   #audio = el('div', { hidden: true });
   #notes = el('textarea', { id: 'desk-notes', rows: 5, maxlength: 10000 });
   #waiting;
   #tools;
+  #endButton;
+  #transferButton;
+  #transferBox = el('div', { class: 'desk-transfer', id: 'desk-transfer', hidden: true });
+  #transferStatus = el('p', { class: 'desk-transferring', role: 'status', hidden: true });
+  #transferring = false;
   /** @type {Set<string>} */
   #seen = new Set();
   /** @type {(() => void)[]} */
   #cleanup = [];
 
   /**
-   * @param {{ i18n: I18n, request: DeskRequest, media: CallMedia, api: DeskApi, ctx: ViewContext, end: () => void, error: (error: unknown) => void }} options
+   * @param {{ i18n: I18n, request: DeskRequest, kind: SessionKind, media: CallMedia | null, api: DeskApi, ctx: ViewContext,
+   *   manager: boolean, end: () => void, transfer: (target: { queue?: string, agent?: string, warm: boolean }) => Promise<void>,
+   *   error: (error: unknown) => void }} options
    */
-  constructor({ i18n, request, media, api, ctx, end, error }) {
+  constructor({ i18n, request, kind, media, api, ctx, manager, end, transfer, error }) {
     this.#i18n = i18n;
     this.#api = api;
     this.#ctx = ctx;
+    this.#manager = manager;
+    this.#transferTo = transfer;
     this.request = request;
     this.media = media;
+    this.kind = kind;
     const t = i18n.t.bind(i18n);
     this.#notes.value = request.notes ?? '';
     this.#waiting = el('p', { class: 'desk-no-screen' }, t('desk.noScreen'));
@@ -534,39 +715,204 @@ class Session {
     saveNotes.addEventListener('click', () => {
       this.#api.notes(request.id, this.#notes.value).catch(error);
     });
-    const endButton = el('button', { type: 'button', class: 'button-danger' }, t('desk.end'));
-    endButton.addEventListener('click', end);
+    this.#endButton = el('button', { type: 'button', class: 'button-danger' }, t('desk.end'));
+    this.#endButton.addEventListener('click', end);
+    this.#transferButton = el('button', { type: 'button', class: 'button-secondary', 'aria-expanded': 'false', 'aria-controls': 'desk-transfer' },
+      t('desk.transfer'));
+    this.#transferButton.addEventListener('click', () => this.#toggleTransfer());
 
     const identity = request.identity === 'verified' ? el('span', { class: 'desk-badge is-verified' }, t('desk.verified'))
       : request.identity === 'forged' ? el('span', { class: 'desk-badge is-forged' }, t('desk.forged')) : null;
-    this.element = el('section', { class: 'desk-session', 'aria-labelledby': 'desk-session-title' },
-      el('div', { class: 'desk-stage' },
-        el('div', { class: 'desk-session-head' },
-          el('h2', { id: 'desk-session-title' }, t('desk.sessionWith', { name: request.name || t('desk.guest') })), identity,
-          el('span', { class: 'muted' }, [request.queue_name, request.location, request.device].filter(Boolean).join(' · '))),
+    const kindBadge = el('span', { class: `desk-badge is-${kind}` }, t(/** @type {MessageKey} */ (`desk.kind.${kind}`)));
+    const head = el('div', { class: 'desk-session-head' },
+      el('h2', { id: 'desk-session-title' }, t('desk.sessionWith', { name: request.name || t('desk.guest') })), identity, kindBadge,
+      el('span', { class: 'muted' }, [request.queue_name, request.location, request.device].filter(Boolean).join(' · ')));
+    /** @type {(Node | null)[]} */
+    let stage;
+    if (kind === 'callback') {
+      stage = [head, this.#callbackCard(request)];
+    } else if (kind === 'chat') {
+      stage = [head, el('p', { class: 'muted desk-chat-only' }, t('desk.chatOnly')), el('h3', {}, t('desk.chat')), this.#log, chat];
+    } else {
+      stage = [head, kind === 'voice' ? el('p', { class: 'muted desk-voice' }, t('desk.voiceOnly')) : null,
         this.#tools, this.#waiting, this.#screen.element,
-        el('div', { class: 'desk-self' }, this.#self.element)),
+        kind === 'video' ? el('div', { class: 'desk-self' }, this.#self.element) : null];
+    }
+    const sideChat = kind === 'video' || kind === 'voice' ? [el('h3', {}, t('desk.chat')), this.#log, chat] : [];
+    this.element = el('section', { class: `desk-session is-${kind}`, 'aria-labelledby': 'desk-session-title', 'data-kind': kind },
+      el('div', { class: 'desk-stage' }, ...stage),
       el('aside', { class: 'desk-side' },
-        el('h3', {}, t('desk.chat')), this.#log, chat,
+        ...sideChat,
         el('label', { for: 'desk-notes' }, t('desk.privateNotes')), this.#notes, saveNotes,
-        endButton),
+        this.#transferStatus,
+        el('div', { class: 'desk-actions' }, this.#transferButton, this.#endButton),
+        this.#transferBox),
       this.#audio);
-    this.#cleanup.push(media.on('tracks', () => this.#showTracks()), media.on('local', () => this.#showSelf()));
-    this.#showTracks();
-    void this.#loadMessages();
+    if (media) {
+      this.#cleanup.push(media.on('tracks', () => this.#showTracks()), media.on('local', () => this.#showSelf()));
+      this.#showTracks();
+    }
+    if (kind !== 'callback') void this.#loadMessages();
   }
 
   get notes() {
     return this.#notes.value;
   }
 
+  /** A warm transfer going on: this agent stays until the next accepts. */
+  get transferring() {
+    return this.#transferring;
+  }
+
+  set transferring(on) {
+    this.#transferring = on;
+    this.#transferStatus.hidden = !on;
+    this.#transferStatus.textContent = on ? this.#i18n.t('desk.transferring') : '';
+    this.#endButton.disabled = on;
+    this.#transferButton.disabled = on;
+    if (on) this.#closeTransfer(false);
+  }
+
+  /** @param {DeskRequest} request */
+  update(request) {
+    this.request = request;
+    if (this.#transferring && request.status === 'active' && request.agent_id === this.#ctx.user?.id) this.transferring = false;
+  }
+
+  /** @param {DeskRequest} request */
+  #callbackCard(request) {
+    const t = this.#i18n.t.bind(this.#i18n);
+    const contact = request.callback_contact ?? '';
+    const href = contactHref(contact);
+    return el('div', { class: 'card desk-callback' },
+      el('p', { class: 'desk-callback-hint' }, el('strong', {}, t('desk.callbackHint', { contact }))),
+      el('dl', { class: 'desk-facts' },
+        el('dt', {}, t('desk.contact')), el('dd', {}, href ? el('a', { href }, contact) : contact),
+        request.callback_at ? el('dt', {}, t('desk.callbackWhen')) : null,
+        request.callback_at ? el('dd', {}, this.#i18n.formatDateTime(request.callback_at)) : null),
+      el('p', { class: 'muted' }, t('desk.callbackExplain')));
+  }
+
+  // Transfer.
+
+  #toggleTransfer() {
+    if (this.#transferBox.hidden) void this.#openTransfer();
+    else this.#closeTransfer(true);
+  }
+
+  /** @param {boolean} focus give the focus back to the Transfer button */
+  #closeTransfer(focus) {
+    this.#transferBox.hidden = true;
+    replaceChildren(this.#transferBox);
+    this.#transferButton.setAttribute('aria-expanded', 'false');
+    if (focus) this.#transferButton.focus();
+  }
+
+  async #openTransfer() {
+    const t = this.#i18n.t.bind(this.#i18n);
+    this.#transferBox.hidden = false;
+    this.#transferButton.setAttribute('aria-expanded', 'true');
+    replaceChildren(this.#transferBox, el('p', { class: 'muted' }, t('app.loading')));
+    const me = this.#ctx.user?.id;
+    /** @type {import('./desk-api.js').DeskQueue[]} */
+    let queues = [];
+    /** @type {DeskAgent[]} */
+    let agents = [];
+    try {
+      queues = (await this.#api.queues()).items;
+    } catch {
+      queues = [];
+    }
+    // Only managers may list the agents; everyone else transfers to a queue.
+    if (this.#manager) {
+      try {
+        agents = (await this.#api.agents()).items.filter((a) => a.user_id !== me && a.status !== 'offline');
+      } catch {
+        agents = [];
+      }
+    }
+    if (this.#transferBox.hidden) return;
+    const queueSelect = el('select', { id: 'transfer-queue' },
+      ...queues.map((q) => el('option', { value: q.id, selected: q.id === this.request.queue_id }, q.name)));
+    const agentSelect = el('select', { id: 'transfer-agent', disabled: true },
+      ...agents.map((a) => el('option', { value: a.user_id }, `${a.name} (${this.#statusName(a.status)})`)));
+    const toQueue = el('input', { type: 'radio', name: 'transfer-to', id: 'transfer-to-queue', value: 'queue', checked: true });
+    const toAgent = el('input', { type: 'radio', name: 'transfer-to', id: 'transfer-to-agent', value: 'agent', disabled: agents.length === 0 });
+    const pick = () => {
+      queueSelect.disabled = !toQueue.checked;
+      agentSelect.disabled = !toAgent.checked;
+    };
+    toQueue.addEventListener('change', pick);
+    toAgent.addEventListener('change', pick);
+    const cold = el('input', { type: 'radio', name: 'transfer-mode', id: 'transfer-cold', value: 'cold', checked: true });
+    const warm = el('input', { type: 'radio', name: 'transfer-mode', id: 'transfer-warm', value: 'warm' });
+    const problem = el('p', { class: 'desk-transfer-error', role: 'alert' });
+    const submit = el('button', { type: 'submit', class: 'button-primary' }, t('desk.transferNow'));
+    const cancel = el('button', { type: 'button', class: 'button-secondary' }, t('desk.cancel'));
+    cancel.addEventListener('click', () => this.#closeTransfer(true));
+    const form = el('form', { class: 'desk-transfer-form', 'aria-labelledby': 'transfer-title' },
+      el('h3', { id: 'transfer-title' }, t('desk.transferTitle')),
+      el('fieldset', {}, el('legend', {}, t('desk.transferTo')),
+        el('div', { class: 'desk-choice' }, toQueue, el('label', { for: 'transfer-to-queue' }, t('desk.transferToQueue'))),
+        el('label', { for: 'transfer-queue', class: 'visually-hidden' }, t('desk.queue')), queueSelect,
+        el('div', { class: 'desk-choice' }, toAgent, el('label', { for: 'transfer-to-agent' }, t('desk.transferToAgent'))),
+        el('label', { for: 'transfer-agent', class: 'visually-hidden' }, t('desk.agent')), agentSelect,
+        this.#manager ? null : el('p', { class: 'muted' }, t('desk.transferQueueOnly'))),
+      el('fieldset', {}, el('legend', {}, t('desk.transferHow')),
+        el('div', { class: 'desk-choice' }, cold, el('label', { for: 'transfer-cold' }, t('desk.transferCold'))),
+        el('div', { class: 'desk-choice' }, warm, el('label', { for: 'transfer-warm' }, t('desk.transferWarm')))),
+      problem,
+      el('div', { class: 'desk-actions' }, submit, cancel));
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      problem.textContent = '';
+      const target = toAgent.checked ? { agent: agentSelect.value, warm: warm.checked } : { queue: queueSelect.value, warm: warm.checked };
+      if (!target.agent && !target.queue) return;
+      submit.disabled = true;
+      try {
+        await this.#transferTo(target);
+      } catch (error) {
+        problem.textContent = this.#transferProblem(error);
+        submit.disabled = false;
+      }
+    });
+    form.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape') {
+        event.preventDefault();
+        this.#closeTransfer(true);
+      }
+    });
+    replaceChildren(this.#transferBox, form);
+    (agents.length > 0 ? toQueue : queueSelect).focus();
+  }
+
+  /** @param {unknown} error */
+  #transferProblem(error) {
+    if (error instanceof ApiError) {
+      const slug = String(error.problem?.type ?? '').split(':').pop();
+      if (slug === 'agent-unavailable') return this.#i18n.t('desk.agentUnavailable');
+      if (slug === 'wrong-state') return this.#i18n.t('desk.transferWrongState');
+    }
+    return describeError(error, this.#i18n);
+  }
+
+  /** @param {string} status */
+  #statusName(status) {
+    const key = `desk.status.${status}`;
+    return this.#i18n.has(key) ? this.#i18n.t(key) : status;
+  }
+
+  // Media.
+
   #showSelf() {
+    if (!this.media || this.kind !== 'video') return;
     const camera = this.media.local.get('camera') ?? null;
     this.#self.update({ id: this.#ctx.user?.id ?? 'me', name: this.#i18n.t('desk.you'), source: 'camera', video: camera, self: true });
   }
 
   #showTracks() {
     const media = this.media;
+    if (!media) return;
     const tracks = [...media.tracks.values()];
     const screen = tracks.find((track) => track.kind === 'video' && track.source === 'screen');
     const video = screen ? media.remote.get(screen.id) ?? null : null;
@@ -607,11 +953,13 @@ class Session {
 
   /** @param {{ id: string, seq: number, sender_id: string, body: string, deleted?: boolean }} message */
   showMessage(message) {
-    if (this.#seen.has(message.id) || message.deleted || !message.body) return;
+    if (this.kind === 'callback' || this.#seen.has(message.id) || message.deleted || !message.body) return;
     this.#seen.add(message.id);
     const mine = message.sender_id === this.#ctx.user?.id;
+    const customer = message.sender_id === this.request.customer_id;
+    const who = mine ? this.#i18n.t('desk.you') : customer ? this.request.name || this.#i18n.t('desk.guest') : this.#i18n.t('desk.otherAgent');
     const item = el('li', { class: mine ? 'mine' : 'theirs', 'data-seq': message.seq },
-      el('span', { class: 'who' }, mine ? this.#i18n.t('desk.you') : this.request.name || this.#i18n.t('desk.guest')),
+      el('span', { class: 'who' }, who),
       el('span', { class: 'body' }, message.body));
     const after = [...this.#log.children].find((node) => Number(/** @type {HTMLElement} */ (node).dataset.seq) > message.seq);
     this.#log.insertBefore(item, after ?? null);
@@ -624,10 +972,23 @@ class Session {
     this.#layer?.destroy();
     this.#screen.destroy();
     this.#self.destroy();
-    if (leave) void this.media.leave();
-    else this.media.close();
+    if (leave) void this.media?.leave();
+    else this.media?.close();
     this.element.remove();
   }
+}
+
+/**
+ * A link for a callback's contact: mailto: for an address, tel: for a
+ * number (only its digits and +), none for anything else.
+ * @param {string} contact
+ */
+function contactHref(contact) {
+  const value = contact.trim();
+  if (/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)) return `mailto:${encodeURIComponent(value).replace('%40', '@')}`;
+  const digits = value.replace(/[\s().-]/g, '');
+  if (/^\+?[0-9]{5,20}$/.test(digits)) return `tel:${digits}`;
+  return '';
 }
 
 function clientId() {

@@ -22,7 +22,40 @@ import { ApiError } from '../api.js';
  * A request as agents see it.
  * @typedef {HelpRequest & { identity: string, queue_id: string, location?: string, page?: string, device?: string,
  *   external_id?: string, created_at: string, ended_at: string | null, notes?: string, wrapup_code?: string,
- *   agent_id?: string, rating_comment?: string }} DeskRequest
+ *   agent_id?: string, rating_comment?: string, transfers?: number, warm_agent_id?: string, end_reason?: string,
+ *   callback_contact?: string, callback_at?: string | null }} DeskRequest
+ */
+
+/**
+ * A queue as the console lists it (to transfer to).
+ * @typedef {Object} DeskQueue
+ * @property {string} id
+ * @property {string} key
+ * @property {string} name
+ * @property {string[]} channels
+ */
+
+/**
+ * @typedef {Object} DeskWebhook
+ * @property {string} id
+ * @property {string} url
+ * @property {string[]} events
+ * @property {string} created_at
+ * @property {string} [secret] only in the answer that made it
+ */
+
+/**
+ * One event's delivery to one webhook, with its attempts so far.
+ * @typedef {Object} DeskDelivery
+ * @property {string} id
+ * @property {string} event
+ * @property {'pending' | 'delivered' | 'failed'} state
+ * @property {number} attempts
+ * @property {string | null} next_attempt_at
+ * @property {number} last_status
+ * @property {string} [last_error]
+ * @property {string} created_at
+ * @property {string | null} delivered_at
  */
 
 /**
@@ -126,5 +159,61 @@ export class DeskApi {
    */
   notes(id, notes) {
     return this.request('PUT', `/requests/${encodeURIComponent(id)}/notes`, { notes });
+  }
+
+  /**
+   * Hands a session on: to a queue (id or key) or to one agent; warm keeps
+   * this agent in it until the next one accepts.
+   * @param {string} id
+   * @param {{ queue?: string, agent?: string, warm: boolean }} target
+   * @returns {Promise<DeskRequest>}
+   */
+  transfer(id, target) {
+    return this.request('POST', `/requests/${encodeURIComponent(id)}/transfer`, target);
+  }
+
+  /**
+   * @param {string} id
+   * @returns {Promise<DeskRequest>}
+   */
+  get(id) {
+    return this.request('GET', `/requests/${encodeURIComponent(id)}`);
+  }
+
+  /** @returns {Promise<{ items: DeskQueue[] }>} */
+  queues() {
+    return this.request('GET', '/queues');
+  }
+
+  /** Every agent (managers only: others get 403). @returns {Promise<{ items: DeskAgent[] }>} */
+  agents() {
+    return this.request('GET', '/agents');
+  }
+
+  /** @returns {Promise<{ items: DeskWebhook[] }>} */
+  webhooks() {
+    return this.request('GET', '/webhooks');
+  }
+
+  /**
+   * @param {string} url
+   * @param {string[]} events
+   * @returns {Promise<DeskWebhook>} with its secret, this once
+   */
+  createWebhook(url, events) {
+    return this.request('POST', '/webhooks', { url, events });
+  }
+
+  /** @param {string} id */
+  deleteWebhook(id) {
+    return this.request('DELETE', `/webhooks/${encodeURIComponent(id)}`);
+  }
+
+  /**
+   * @param {string} id
+   * @returns {Promise<{ items: DeskDelivery[] }>} newest first
+   */
+  deliveries(id) {
+    return this.request('GET', `/webhooks/${encodeURIComponent(id)}/deliveries`);
   }
 }

@@ -6,11 +6,15 @@
 // It reads the queue's status (hidden when the site is not allowed or
 // nobody can answer, "Closed — request a callback" when the queue takes
 // callbacks), asks a guest for a name, opens the request, shows the place
-// in line and the estimated wait live (Cancel), then the one-way help
-// call: the agent's camera, "Share screen", the customer's own screen with
-// the agent's drawings over it, a chat and End; after the end, a rating.
-// The customer never sends a camera: the media connects with
-// { camera: false } and the server would refuse one anyway.
+// in line and the estimated wait live (Cancel), then the session: a
+// one-way video call (the agent's camera, "Share screen", the customer's
+// own screen with the agent's drawings over it, a chat and End), a voice
+// call (the same without any camera), or a chat alone (no call at all);
+// after the end, a rating. When the queue offers more than one channel the
+// customer chooses (video, voice, chat) with their name. The customer
+// never sends a camera: the media connects with { camera: false } and the
+// server would refuse one anyway. A transfer to another agent keeps the
+// call going: the new agent's camera replaces the first's.
 
 import { el, replaceChildren } from '../components/dom.js';
 import { VideoTile } from '../components/video-tile.js';
@@ -54,6 +58,11 @@ import { GuestApi, GuestError, GuestSocket } from './guest-link.js';
  * @property {string | null} next_open
  */
 
+/** @typedef {'video' | 'voice' | 'chat'} Channel */
+
+/** The channels this widget knows, in the order it offers them. */
+const knownChannels = /** @type {const} */ (['video', 'voice', 'chat']);
+
 /**
  * @typedef {'loading' | 'denied' | 'hidden' | 'closed' | 'idle' | 'name' | 'callback' | 'booked'
  *   | 'opening' | 'waiting' | 'call' | 'rating' | 'thanks'} HelpState
@@ -87,9 +96,12 @@ export class ParleyHelp extends HTMLElement {
   #socket = null;
   /** @type {CallMedia | null} */
   #media = null;
-  /** @type {{ agent: VideoTile, screen: VideoTile, layer: AnnotationLayer | null, element: HTMLElement, share: HTMLButtonElement,
-   *   mute: HTMLButtonElement, log: HTMLElement, audio: HTMLElement, status: HTMLElement } | null} */
+  /** @type {{ kind: Channel, agent: VideoTile, screen: VideoTile, layer: AnnotationLayer | null, element: HTMLElement,
+   *   title: HTMLElement, share: HTMLButtonElement | null, mute: HTMLButtonElement | null, log: HTMLElement, audio: HTMLElement,
+   *   status: HTMLElement } | null} */
   #call = null;
+  /** @type {Channel} the channel chosen (or the queue's only one) */
+  #channel = 'video';
   /** @type {Set<string>} */
   #seenMessages = new Set();
   /** @type {string} */
@@ -273,26 +285,58 @@ export class ParleyHelp extends HTMLElement {
 
   #pressed() {
     this.#notice = '';
-    const identityName = this.getAttribute('identity-name');
-    if (this.getAttribute('identity-user') && identityName) {
-      void this.#open(identityName);
+    this.#channel = this.#channels()[0] ?? 'video';
+    if (this.#knownName() && this.#channels().length < 2) {
+      void this.#open(this.#knownName());
       return;
     }
     this.#go('name');
   }
 
+  /** The name the site vouches for, if any. */
+  #knownName() {
+    return this.getAttribute('identity-user') ? this.getAttribute('identity-name') ?? '' : '';
+  }
+
+  /** The queue's channels this widget can offer, video first. @returns {Channel[]} */
+  #channels() {
+    const offered = this.#status?.channels ?? [];
+    return knownChannels.filter((c) => offered.includes(c));
+  }
+
+  /** The channel choice, when the queue offers more than one. */
+  #channelChoice() {
+    const channels = this.#channels();
+    if (channels.length < 2) return null;
+    const name = `channel-${Math.random().toString(36).slice(2)}`;
+    const set = el('fieldset', { class: 'channels' }, el('legend', {}, this.#t('help.channelQuestion')));
+    for (const channel of channels) {
+      const id = `${name}-${channel}`;
+      const input = el('input', { type: 'radio', name, value: channel, id, checked: channel === this.#channel });
+      input.addEventListener('change', () => {
+        if (input.checked) this.#channel = channel;
+      });
+      set.append(el('div', { class: 'channel' }, input,
+        el('label', { for: id }, el('span', { class: 'channel-name' }, this.#t(/** @type {MessageKey} */ (`help.channel.${channel}`))),
+          el('span', { class: 'channel-note' }, this.#t(/** @type {MessageKey} */ (`help.channelNote.${channel}`))))));
+    }
+    return set;
+  }
+
   #nameForm() {
+    const known = this.#knownName();
     const input = el('input', { type: 'text', name: 'name', required: true, maxlength: 100, autocomplete: 'name', id: 'help-name' });
     const form = el('form', { class: 'form' },
-      el('label', { for: 'help-name' }, this.#t('help.name')),
-      input,
+      known ? null : el('label', { for: 'help-name' }, this.#t('help.name')),
+      known ? null : input,
+      this.#channelChoice(),
       this.#notice ? el('p', { class: 'notice', role: 'alert' }, this.#notice) : null,
       el('div', { class: 'actions' },
         el('button', { type: 'submit', class: 'primary' }, this.#t('help.start')),
         this.#cancelButton(() => this.#reset())));
     form.addEventListener('submit', (event) => {
       event.preventDefault();
-      const name = input.value.trim();
+      const name = known || input.value.trim();
       if (name) void this.#open(name);
     });
     return form;
@@ -396,7 +440,7 @@ export class ParleyHelp extends HTMLElement {
    */
   async #open(name, callback) {
     const channels = this.#status?.channels ?? [];
-    const channel = channels.includes('video') ? 'video' : channels[0];
+    const channel = channels.includes(this.#channel) ? this.#channel : channels[0];
     /** @type {Record<string, unknown>} */
     const body = { queue: this.queue, channel, name, page: this.kiosk ? undefined : location.href, device: deviceName() };
     const location_ = this.getAttribute('location');
@@ -471,10 +515,16 @@ export class ParleyHelp extends HTMLElement {
       case 'waiting':
       case 'offered':
         if (this.#state === 'waiting') this.#render();
+        // Handed on to another agent: the call goes on meanwhile.
+        else if (this.#call) this.#showCallStatus(true);
         break;
       case 'active':
-        if (!this.#media && request.call_id) void this.#joinCall(request);
-        else if (this.#call) this.#showCallStatus();
+        if (!this.#call && request.call_id && request.channel !== 'chat') void this.#joinCall(request);
+        else if (!this.#call && (request.channel === 'chat' || !request.call_id)) this.#joinChat();
+        else if (this.#call) {
+          this.#showCallStatus();
+          this.#showAgent();
+        }
         break;
       case 'ended':
         if (this.#state === 'call' || this.#state === 'waiting') void this.#ended(Boolean(request.answered_at));
@@ -554,7 +604,7 @@ export class ParleyHelp extends HTMLElement {
     });
     this.#media = media;
     exposeForTests(media);
-    this.#buildCall(media);
+    this.#buildCall(request.channel === 'voice' ? 'voice' : 'video', media);
     this.#go('call');
     media.on('tracks', () => this.#showTracks());
     media.on('local', () => this.#showLocal());
@@ -570,19 +620,36 @@ export class ParleyHelp extends HTMLElement {
     void this.#loadMessages();
   }
 
-  /** @param {CallMedia} media */
-  #buildCall(media) {
+  /** A chat alone: no call, no media, the chat and End. */
+  #joinChat() {
+    this.#buildCall('chat', null);
+    this.#go('call');
+    this.#call?.element.querySelector('input')?.focus();
+    void this.#loadMessages();
+  }
+
+  /**
+   * @param {Channel} kind
+   * @param {CallMedia | null} media null for a chat
+   */
+  #buildCall(kind, media) {
     const agent = new VideoTile();
     const screen = new VideoTile();
-    const share = el('button', { type: 'button', class: 'primary', 'aria-pressed': 'false' }, this.#t('help.shareScreen'));
-    share.addEventListener('click', () => {
-      const on = !media.local.has('screen');
-      media.setScreen(on).catch(() => {
-        if (this.#call) this.#call.status.textContent = this.#t('help.shareFailed');
+    /** @type {HTMLButtonElement | null} */
+    let share = null;
+    /** @type {HTMLButtonElement | null} */
+    let mute = null;
+    if (media) {
+      share = el('button', { type: 'button', class: 'primary', 'aria-pressed': 'false' }, this.#t('help.shareScreen'));
+      share.addEventListener('click', () => {
+        const on = !media.local.has('screen');
+        media.setScreen(on).catch(() => {
+          if (this.#call) this.#call.status.textContent = this.#t('help.shareFailed');
+        });
       });
-    });
-    const mute = el('button', { type: 'button', class: 'secondary', 'aria-pressed': 'false' }, this.#t('help.mute'));
-    mute.addEventListener('click', () => void media.setMuted(!media.muted));
+      mute = el('button', { type: 'button', class: 'secondary', 'aria-pressed': 'false' }, this.#t('help.mute'));
+      mute.addEventListener('click', () => void media.setMuted(!media.muted));
+    }
     const end = el('button', { type: 'button', class: 'danger' }, this.#t('help.end'));
     end.addEventListener('click', () => void this.#endCall());
     const log = el('ol', { class: 'chat-log', 'aria-live': 'polite', 'aria-label': this.#t('help.chat') });
@@ -601,27 +668,54 @@ export class ParleyHelp extends HTMLElement {
           input.value = body;
         });
     });
-    const status = el('p', { class: 'call-status', role: 'status' }, this.#t('help.connectingCall'));
+    const status = el('p', { class: 'call-status', role: 'status' }, media ? this.#t('help.connectingCall') : this.#t('help.chatOnly'));
     const audio = el('div', { hidden: true });
     screen.element.classList.add('own-screen');
     screen.element.hidden = true;
-    const element = el('section', { class: 'panel call', role: 'dialog', 'aria-label': this.#t('help.title'), part: 'panel' },
-      el('h2', { class: 'panel-title' }, this.#request?.agent_name ? this.#t('help.withAgent', { name: this.#request.agent_name }) : this.#t('help.title')),
+    const title = el('h2', { class: 'panel-title' }, this.#agentTitle());
+    const voice = kind === 'voice' ? el('p', { class: 'voice-call', 'aria-hidden': 'true' }, el('span', { class: 'voice-icon' }, '☎')) : null;
+    const element = el('section', { class: `panel call is-${kind}`, role: 'dialog', 'aria-label': this.#t('help.title'), part: 'panel', 'data-kind': kind },
+      title,
       status,
-      el('div', { class: 'stage' }, agent.element, screen.element),
+      media ? el('div', { class: 'stage' }, kind === 'video' ? agent.element : voice, screen.element) : null,
       el('div', { class: 'controls' }, share, mute, end),
       el('div', { class: 'chat' }, log, chat),
       audio);
     agent.element.classList.add('agent-camera');
-    this.#call = { agent, screen, layer: null, element, share, mute, log, audio, status };
+    this.#call = { kind, agent, screen, layer: null, element, title, share, mute, log, audio, status };
     replaceChildren(this.#frame, element);
     this.#showTracks();
   }
 
-  #showCallStatus() {
+  #agentTitle() {
+    const name = this.#request?.agent_name;
+    return name ? this.#t('help.withAgent', { name }) : this.#t('help.title');
+  }
+
+  /** The agent's name, again after a transfer. */
+  #showAgent() {
     const call = this.#call;
+    if (!call) return;
+    call.title.textContent = this.#agentTitle();
+    this.#showTracks();
+  }
+
+  /** @param {boolean} [transfer] the session is being handed to another agent */
+  #showCallStatus(transfer = false) {
+    const call = this.#call;
+    if (!call) return;
+    const status = this.#request?.status;
+    if (transfer || status === 'waiting' || status === 'offered') {
+      call.status.dataset.transfer = 'true';
+      call.status.textContent = this.#t('help.transferring');
+      return;
+    }
+    delete call.status.dataset.transfer;
     const media = this.#media;
-    if (!call || !media) return;
+    if (!media) {
+      call.status.textContent = this.#t('help.chatOnly');
+      return;
+    }
     call.status.textContent = media.state === 'reconnecting' ? this.#t('help.reconnecting')
       : media.state === 'connected' ? this.#t('help.connected') : this.#t('help.connectingCall');
   }
@@ -631,7 +725,9 @@ export class ParleyHelp extends HTMLElement {
     const media = this.#media;
     if (!call || !media) return;
     const tracks = [...media.tracks.values()];
-    const camera = tracks.find((t) => t.kind === 'video' && t.source === 'camera');
+    // After a transfer the new agent's camera is the one to show (the
+    // first agent's leaves with them).
+    const camera = tracks.filter((t) => t.kind === 'video' && t.source === 'camera').at(-1);
     const name = this.#request?.agent_name || this.#t('help.agent');
     call.agent.update({
       id: camera?.participant_id ?? 'agent', name, source: 'camera',
@@ -657,10 +753,14 @@ export class ParleyHelp extends HTMLElement {
     const media = this.#media;
     if (!call || !media) return;
     const screen = media.local.get('screen') ?? null;
-    call.share.textContent = screen ? this.#t('help.stopSharing') : this.#t('help.shareScreen');
-    call.share.setAttribute('aria-pressed', String(Boolean(screen)));
-    call.mute.textContent = media.muted ? this.#t('help.unmute') : this.#t('help.mute');
-    call.mute.setAttribute('aria-pressed', String(media.muted));
+    if (call.share) {
+      call.share.textContent = screen ? this.#t('help.stopSharing') : this.#t('help.shareScreen');
+      call.share.setAttribute('aria-pressed', String(Boolean(screen)));
+    }
+    if (call.mute) {
+      call.mute.textContent = media.muted ? this.#t('help.unmute') : this.#t('help.mute');
+      call.mute.setAttribute('aria-pressed', String(media.muted));
+    }
     call.screen.element.hidden = !screen;
     call.screen.update({ id: 'me', name: this.#t('help.yourScreen'), source: 'screen', video: screen, self: true });
     if (screen && !call.layer && media.participantId) {

@@ -1,8 +1,9 @@
 // The desk manager's screens (/desk/manage): the live wallboard (read
 // again every few seconds), each queue's report for a range of days with
-// a CSV download, the Erlang C staffing calculator, and a minimal editor
-// to add a queue (open hours every day in a time zone, allowed origins)
-// and to make someone an agent of queues.
+// a CSV download, the Erlang C staffing calculator, a minimal editor to
+// add a queue (channels, open hours every day in a time zone, allowed
+// origins) and to make someone an agent of queues, and the webhooks: list,
+// add (the signing secret shown once), delete, and each one's delivery log.
 
 import { el, replaceChildren } from '../components/dom.js';
 import { Notice } from '../components/notice.js';
@@ -13,8 +14,14 @@ import { DeskApi } from './desk-api.js';
 /** @typedef {import('../app.js').View} View */
 /** @typedef {import('../i18n.js').MessageKey} MessageKey */
 
-/** How often the wallboard is read again. */
+/** How often the wallboard, and an open delivery log, are read again. */
 const wallboardEveryMs = 5000;
+
+/** The events a webhook may follow (internal/desk/webhooks.go). */
+const webhookEvents = ['request.created', 'request.answered', 'request.abandoned', 'session.ended', 'csat.submitted'];
+
+/** The channels a queue may offer. */
+const channelNames = /** @type {const} */ (['video', 'voice', 'chat']);
 
 /** @type {{ stop: () => void } | null} */
 let running = null;
@@ -138,9 +145,12 @@ export function deskManagerView(ctx) {
   const qOpen = el('input', { type: 'time', id: 'q-open', value: '09:00' });
   const qClose = el('input', { type: 'time', id: 'q-close', value: '17:00' });
   const qOrigins = el('input', { type: 'text', id: 'q-origins', placeholder: 'https://shop.example' });
+  const qChannels = channelNames.map((c) => el('input', { type: 'checkbox', id: `q-channel-${c}`, value: c, checked: c !== 'voice' }));
   const queueForm = el('form', { class: 'desk-form-row' },
     field('q-key', t('desk.queueKey'), qKey), field('q-name', t('desk.queueName'), qName), field('q-zone', t('desk.timeZone'), qZone),
     field('q-open', t('desk.opens'), qOpen), field('q-close', t('desk.closes'), qClose), field('q-origins', t('desk.origins'), qOrigins),
+    el('fieldset', { class: 'desk-checks' }, el('legend', {}, t('desk.channels')),
+      ...qChannels.map((box, i) => el('label', { for: box.id }, box, ' ', t(/** @type {MessageKey} */ (`desk.channel.${channelNames[i]}`))))),
     el('button', { type: 'submit', class: 'button-primary' }, t('desk.addQueue')));
   queueForm.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -152,7 +162,7 @@ export function deskManagerView(ctx) {
     }
     try {
       await api.request('POST', '/queues', {
-        key: qKey.value.trim(), name: qName.value.trim(), channels: ['video', 'chat'],
+        key: qKey.value.trim(), name: qName.value.trim(), channels: qChannels.filter((box) => box.checked).map((box) => box.value),
         hours: { time_zone: qZone.value.trim(), weekly }, origins: qOrigins.value.split(/[\s,]+/).filter(Boolean),
       });
       queueForm.reset();
@@ -214,8 +224,144 @@ export function deskManagerView(ctx) {
     }
   };
 
+  // Webhooks.
+  const hookUrl = el('input', { type: 'url', id: 'wh-url', required: true, placeholder: 'https://crm.example/hooks/parley' });
+  const hookEvents = webhookEvents.map((name) => el('input', { type: 'checkbox', id: `wh-event-${name}`, value: name, checked: true }));
+  const secretBox = el('div', { class: 'desk-secret', role: 'status' });
+  const hooksList = el('div', { class: 'desk-webhooks' });
+  const hookForm = el('form', { class: 'desk-form-row' },
+    field('wh-url', t('desk.webhookUrl'), hookUrl),
+    el('fieldset', { class: 'desk-checks' }, el('legend', {}, t('desk.webhookEvents')),
+      ...hookEvents.map((box) => el('label', { for: box.id }, box, ' ', el('code', {}, box.value)))),
+    el('button', { type: 'submit', class: 'button-primary' }, t('desk.addWebhook')));
+  hookForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    notice.clear();
+    const events = hookEvents.filter((box) => box.checked).map((box) => box.value);
+    if (events.length === 0) {
+      hookEvents[0].focus();
+      return;
+    }
+    try {
+      const made = await api.createWebhook(hookUrl.value.trim(), events);
+      hookForm.reset();
+      // The secret is in this answer only: show it once, to copy.
+      const secret = el('input', { type: 'text', id: 'wh-secret', readonly: true, value: made.secret ?? '', class: 'desk-secret-value' });
+      replaceChildren(secretBox, el('label', { for: 'wh-secret' }, t('desk.webhookSecret', { url: made.url })), secret);
+      await loadWebhooks();
+      secret.focus();
+      secret.select();
+    } catch (error) {
+      fail(error);
+    }
+  });
+  /** The delivery logs open now, by webhook id, with how to read them again. @type {Map<string, () => Promise<void>>} */
+  const openLogs = new Map();
+  /** @type {number | undefined} */
+  let logTimer;
+  const readLogs = async () => {
+    window.clearTimeout(logTimer);
+    if (stopped) return;
+    await Promise.all([...openLogs.values()].map((read) => read()));
+    if (!stopped && openLogs.size > 0) logTimer = window.setTimeout(() => void readLogs(), wallboardEveryMs);
+  };
+  /** @param {import('./desk-api.js').DeskWebhook} hook */
+  const webhookCard = (hook) => {
+    const logId = `wh-log-${hook.id}`;
+    const log = el('div', { class: 'desk-deliveries', id: logId, hidden: true });
+    const readLog = async () => {
+      try {
+        const list = await api.deliveries(hook.id);
+        replaceChildren(log, list.items.length === 0 ? el('p', { class: 'muted' }, t('desk.noDeliveries')) : deliveriesTable(list.items));
+      } catch (error) {
+        fail(error);
+      }
+    };
+    const toggle = el('button', { type: 'button', class: 'button-secondary', 'aria-expanded': 'false', 'aria-controls': logId }, t('desk.deliveries'));
+    const refresh = el('button', { type: 'button', class: 'button-secondary', hidden: true }, t('desk.refresh'));
+    toggle.addEventListener('click', () => {
+      const open = log.hidden;
+      log.hidden = !open;
+      refresh.hidden = !open;
+      toggle.setAttribute('aria-expanded', String(open));
+      toggle.textContent = open ? t('desk.hideDeliveries') : t('desk.deliveries');
+      if (open) {
+        openLogs.set(hook.id, readLog);
+        void readLogs();
+      } else {
+        openLogs.delete(hook.id);
+      }
+    });
+    refresh.addEventListener('click', () => void readLog());
+    // Delete asks first, in place: "Delete the webhook …?" Delete / Keep.
+    const remove = el('button', { type: 'button', class: 'button-danger' }, t('desk.deleteWebhook'));
+    const confirmBox = el('div', { class: 'desk-confirm', role: 'group', 'aria-label': t('desk.deleteWebhookConfirm', { url: hook.url }), hidden: true });
+    const reallyRemove = el('button', { type: 'button', class: 'button-danger' }, t('desk.deleteWebhook'));
+    const keep = el('button', { type: 'button', class: 'button-secondary' }, t('desk.keepWebhook'));
+    confirmBox.append(el('p', {}, t('desk.deleteWebhookConfirm', { url: hook.url })), el('div', { class: 'desk-actions' }, reallyRemove, keep));
+    remove.addEventListener('click', () => {
+      confirmBox.hidden = false;
+      remove.hidden = true;
+      keep.focus();
+    });
+    keep.addEventListener('click', () => {
+      confirmBox.hidden = true;
+      remove.hidden = false;
+      remove.focus();
+    });
+    reallyRemove.addEventListener('click', async () => {
+      notice.clear();
+      try {
+        await api.deleteWebhook(hook.id);
+        openLogs.delete(hook.id);
+        await loadWebhooks();
+        hookUrl.focus();
+      } catch (error) {
+        fail(error);
+      }
+    });
+    return el('article', { class: 'desk-webhook', 'aria-label': hook.url, 'data-webhook': hook.id },
+      el('h3', {}, el('code', {}, hook.url)),
+      el('p', { class: 'muted' }, hook.events.join(', '), ' · ', t('desk.webhookCreated'), ' ', i18n.formatDateTime(hook.created_at)),
+      el('div', { class: 'desk-actions' }, toggle, refresh, remove),
+      confirmBox,
+      log);
+  };
+  /** @param {import('./desk-api.js').DeskDelivery[]} items */
+  const deliveriesTable = (items) => el('table', { class: 'desk-table' },
+    el('caption', { class: 'visually-hidden' }, t('desk.deliveries')),
+    el('thead', {}, el('tr', {}, ...(/** @type {MessageKey[]} */ (['desk.deliveryEvent', 'desk.deliveryState', 'desk.deliveryAttempts',
+      'desk.deliveryResult', 'desk.deliveryAt', 'desk.deliveryNext'])).map((k, i) => el('th', { scope: 'col', class: i === 2 ? 'num' : undefined }, t(k))))),
+    el('tbody', {}, ...items.map((d) => {
+      const state = d.state === 'pending' && d.attempts > 0 ? 'retrying' : d.state;
+      const result = d.last_error ? `${d.last_status ? `${d.last_status} · ` : ''}${d.last_error}` : d.last_status ? String(d.last_status) : '—';
+      return el('tr', { 'data-state': state },
+        el('td', {}, el('code', {}, d.event)),
+        el('td', {}, t(/** @type {MessageKey} */ (`desk.delivery.${state}`))),
+        el('td', { class: 'num' }, d.attempts),
+        el('td', { class: 'desk-delivery-result' }, result),
+        el('td', {}, i18n.formatDateTime(d.created_at)),
+        el('td', {}, d.next_attempt_at ? i18n.formatDateTime(d.next_attempt_at) : '—'));
+    })));
+  const loadWebhooks = async () => {
+    try {
+      const hooks = await api.webhooks();
+      replaceChildren(hooksList, ...(hooks.items.length === 0 ? [el('p', { class: 'muted' }, t('desk.noWebhooks'))] : hooks.items.map(webhookCard)));
+      for (const id of [...openLogs.keys()]) {
+        const toggle = /** @type {HTMLButtonElement | null} */ (hooksList.querySelector(`[data-webhook="${CSS.escape(id)}"] [aria-controls]`));
+        openLogs.delete(id);
+        toggle?.click();
+      }
+    } catch (error) {
+      fail(error);
+    }
+  };
+
+  running = { stop: () => { stopped = true; window.clearTimeout(timer); window.clearTimeout(logTimer); } };
+
   void readBoard();
   void loadQueues().then(loadAgents);
+  void loadWebhooks();
 
   const element = el('div', { class: 'desk-manage' },
     el('header', { class: 'desk-header' }, el('h1', { tabindex: -1 }, t('desk.manageTitle')), el('a', { href: '/desk' }, t('desk.backToConsole'))),
@@ -224,7 +370,8 @@ export function deskManagerView(ctx) {
     el('section', { class: 'card', 'aria-labelledby': 'rp-title' }, el('h2', { id: 'rp-title' }, t('desk.report')), reportForm, reportTable),
     el('section', { class: 'card', 'aria-labelledby': 'st-title' }, el('h2', { id: 'st-title' }, t('desk.staffing')), staffing, staffingOut),
     el('section', { class: 'card', 'aria-labelledby': 'qe-title' }, el('h2', { id: 'qe-title' }, t('desk.newQueue')), queueForm),
-    el('section', { class: 'card', 'aria-labelledby': 'ag-title' }, el('h2', { id: 'ag-title' }, t('desk.agents')), agentForm, agentsTable));
+    el('section', { class: 'card', 'aria-labelledby': 'ag-title' }, el('h2', { id: 'ag-title' }, t('desk.agents')), agentForm, agentsTable),
+    el('section', { class: 'card', 'aria-labelledby': 'wh-title' }, el('h2', { id: 'wh-title' }, t('desk.webhooks')), hookForm, secretBox, hooksList));
   return { element, title: t('desk.manageTitle') };
 }
 
