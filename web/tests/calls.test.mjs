@@ -215,6 +215,19 @@ describe('calls', () => {
 
     if (screenshotDir) await screenshots(ann.page, 'call-video');
 
+    // Ann's connection drops: the server takes her device out of the call;
+    // when it returns she is back in the call as a new device, both ways.
+    const firstDevice = await ann.page.evaluate(() => /** @type {any} */ (window).__parleyCalls.participantId);
+    await ann.context.setOffline(true);
+    await ann.page.locator('.messenger[data-connection="reconnecting"]').waitFor({ state: 'attached' });
+    await ann.context.setOffline(false);
+    await eventually('Ann back in the call as a new device', () => ann.page.evaluate((old) => {
+      const media = /** @type {any} */ (window).__parleyCalls;
+      return media.participantId !== '' && media.participantId !== old && media.state !== 'closed';
+    }, firstDevice));
+    await callScreen(ann.page).waitFor();
+    await Promise.all([decodesVideo(ann.page, 'Ann (back)'), decodesVideo(ben.page, 'Ben (Ann back)', (s) => !s.trackId.startsWith(firstDevice))]);
+
     // Ann ends the call: it ends for Ben too, and the focus goes back.
     await ann.page.getByRole('button', { name: 'End call', exact: true }).click();
     await callScreen(ann.page).waitFor({ state: 'detached' });
