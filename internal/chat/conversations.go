@@ -251,8 +251,7 @@ func membership(ctx context.Context, q db.Querier, convID, userID string) (Role,
 		role Role
 		kind Kind
 	)
-	err := q.QueryRowContext(ctx, `SELECT m.role, c.kind FROM members m JOIN conversations c ON c.id = m.conversation_id
-		WHERE m.conversation_id = $1 AND m.user_id = $2`, convID, userID).Scan(&role, &kind)
+	err := q.QueryRowContext(ctx, sqlMembership, convID, userID).Scan(&role, &kind)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", ErrNotFound
 	}

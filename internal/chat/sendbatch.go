@@ -163,18 +163,29 @@ const (
 	sqlLockConversationPG = `SELECT last_seq FROM conversations WHERE id = $1 FOR UPDATE`
 	sqlMembership         = `SELECT m.role, c.kind FROM members m JOIN conversations c ON c.id = m.conversation_id
 		WHERE m.conversation_id = $1 AND m.user_id = $2`
+	// A message is stored only if its sender is a member (so a plain
+	// message needs no separate membership query) and only once per client
+	// id: no row means one or the other, which storeConversation tells apart.
 	sqlInsertMessage = `INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, reply_to, mentions, attachments, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (conversation_id, sender_id, client_id) DO NOTHING`
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
+		WHERE EXISTS (SELECT 1 FROM members WHERE conversation_id = $2 AND user_id = $4)
+		ON CONFLICT (conversation_id, sender_id, client_id) DO NOTHING`
 	sqlInsertMessageEvent = `INSERT INTO events (conversation_id, seq, type, actor_id, message_id, data, created_at)
 		VALUES ($1, $2, 'message.created', $3, $4, '{}', $5)`
-	// PostgreSQL: the message and its event in one round trip; no event
-	// when the message turned out to be a retry.
+	// PostgreSQL: the message and its event in one round trip.
 	sqlInsertMessageAndEventPG = `WITH m AS (
 		INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, reply_to, mentions, attachments, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (conversation_id, sender_id, client_id) DO NOTHING
+		SELECT $1::text, $2::text, $3::bigint, $4::text, $5::text, $6::text, $7::text, $8::text, $9::text, $10::timestamptz
+		WHERE EXISTS (SELECT 1 FROM members WHERE conversation_id = $2::text AND user_id = $4::text)
+		ON CONFLICT (conversation_id, sender_id, client_id) DO NOTHING
 		RETURNING conversation_id, seq, sender_id, id, created_at)
 		INSERT INTO events (conversation_id, seq, type, actor_id, message_id, data, created_at)
 		SELECT conversation_id, seq, 'message.created', sender_id, id, '{}', created_at FROM m`
+	// PostgreSQL: the conversation's new last seq and its senders' read
+	// cursors in one round trip.
+	sqlSetLastSeqAndReadPG = `WITH c AS (UPDATE conversations SET last_seq = $2, last_activity_at = $3 WHERE id = $1)
+		UPDATE members SET read_seq = v.seq FROM unnest($4::text[], $5::bigint[]) AS v(user_id, seq)
+		WHERE members.conversation_id = $1 AND members.user_id = v.user_id`
 	sqlClientIDTaken   = `SELECT 1 FROM messages WHERE conversation_id = $1 AND sender_id = $2 AND client_id = $3`
 	sqlSetLastSeq      = `UPDATE conversations SET last_seq = $2, last_activity_at = $3 WHERE id = $1`
 	sqlSenderHasRead   = `UPDATE members SET read_seq = $1 WHERE conversation_id = $2 AND user_id = $3`
@@ -272,21 +283,36 @@ func (s *Service) storeConversation(ctx context.Context, tx *sql.Tx, q db.Querie
 	}
 	first := last
 	var lastAt time.Time
-	member := map[string]bool{}
+	member := map[string]bool{} // what this batch knows of its senders
 	read := map[string]int64{}
-	for _, r := range reqs {
-		ok, seen := member[r.userID]
-		if !seen {
-			_, _, err := membership(ctx, q, convID, r.userID)
-			if err != nil && !errors.Is(err, ErrNotFound) {
-				return err
-			}
-			ok = err == nil
-			member[r.userID] = ok
+	isMember := func(user string) (bool, error) {
+		if ok, seen := member[user]; seen {
+			return ok, nil
 		}
-		if !ok {
+		_, _, err := membership(ctx, q, convID, user)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return false, err
+		}
+		member[user] = err == nil
+		return err == nil, nil
+	}
+	for _, r := range reqs {
+		plain := r.in.ReplyTo == "" && len(r.in.Mentions) == 0 && len(r.in.Attachments) == 0
+		if ok, seen := member[r.userID]; seen && !ok {
 			r.err = ErrNotFound
 			continue
+		}
+		if !plain {
+			// Outsiders learn nothing from checks on replies, mentions or
+			// files: membership comes first.
+			ok, err := isMember(r.userID)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				r.err = ErrNotFound
+				continue
+			}
 		}
 		stored, err := s.storeOne(ctx, tx, q, r, last+1, rowids)
 		if err != nil {
@@ -296,20 +322,39 @@ func (s *Service) storeConversation(ctx context.Context, tx *sql.Tx, q db.Querie
 			r.err = err
 			continue
 		}
-		if stored {
-			last++
-			lastAt = r.msg.CreatedAt
-			read[r.userID] = last
+		if !stored {
+			// A retry, or (for a plain message) a sender who is not a member.
+			ok, err := isMember(r.userID)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				r.dup, r.err = false, ErrNotFound
+			}
+			continue
 		}
+		member[r.userID] = true
+		last++
+		lastAt = r.msg.CreatedAt
+		read[r.userID] = last
 	}
 	if last == first {
 		return nil
+	}
+	senders := slices.Sorted(mapKeys(read))
+	if s.db.Dialect == db.Postgres {
+		seqs := make([]int64, len(senders))
+		for i, u := range senders {
+			seqs[i] = read[u]
+		}
+		_, err := q.ExecContext(ctx, sqlSetLastSeqAndReadPG, convID, last, lastAt, senders, seqs)
+		return err
 	}
 	if _, err := q.ExecContext(ctx, sqlSetLastSeq, convID, last, lastAt); err != nil {
 		return err
 	}
 	// What one sends, one has read.
-	for _, u := range slices.Sorted(mapKeys(read)) {
+	for _, u := range senders {
 		if _, err := q.ExecContext(ctx, sqlSenderHasRead, read[u], convID, u); err != nil {
 			return err
 		}
@@ -327,9 +372,9 @@ func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
 	}
 }
 
-// storeOne stores r's message with sequence number seq, its sender being
-// a member. It reports false when the message was a retry (r.dup) and took
-// no number.
+// storeOne stores r's message with sequence number seq. It reports false
+// when the message took no number: a retry (r.dup), or a plain message
+// whose sender is not a member.
 func (s *Service) storeOne(ctx context.Context, tx *sql.Tx, q db.Querier, r *sendReq, seq int64, rowids *[]any) (bool, error) {
 	if s.storeHook != nil {
 		if err := s.storeHook(ctx, q, r); err != nil {
@@ -416,7 +461,7 @@ func (s *Service) insertMessage(ctx context.Context, tx *sql.Tx, q db.Querier, r
 		return false, err
 	}
 	if n == 0 {
-		r.dup = true // a retry of a stored message
+		r.dup = true // a retry of a stored message, or not a member (see storeConversation)
 		return false, nil
 	}
 	if s.db.Dialect != db.Postgres {
