@@ -445,11 +445,8 @@ describe('messenger', { skip: !baseURL }, () => {
     await page.getByRole('searchbox', { name: '메시지 검색' }).waitFor();
     await page.getByRole('textbox', { name: '메시지', exact: true }).waitFor();
     await page.getByRole('button', { name: '보내기' }).waitFor();
-    for (const name of ['영상 통화 시작', '음성 통화 시작']) {
-      const button = page.getByRole('button', { name });
-      assert.equal(await button.getAttribute('aria-disabled'), 'true');
-      const tooltip = await button.getAttribute('aria-describedby');
-      assert.equal(await page.locator(`[id="${tooltip}"]`).textContent(), '통화 기능은 곧 제공됩니다');
+    for (const name of ['영상 통화 시작', '음성 통화 시작', '도움 통화 시작']) {
+      assert.equal(await page.getByRole('button', { name, exact: true }).isEnabled(), true, name);
     }
     await page.getByRole('textbox', { name: '메시지', exact: true }).fill('안녕하세요');
     await page.getByRole('button', { name: '보내기' }).click();
