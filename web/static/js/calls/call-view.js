@@ -296,8 +296,11 @@ export class CallView {
       tile.destroy();
       this.#tiles.delete(key);
     }
-    // Keep the grid in plan order.
-    for (const plan of grid) this.#grid.append(/** @type {VideoTile} */ (this.#tiles.get(plan.key)).element);
+    // Keep the grid in plan order, moving only what is out of place.
+    grid.forEach((plan, index) => {
+      const element = /** @type {VideoTile} */ (this.#tiles.get(plan.key)).element;
+      if (this.#grid.children[index] !== element) this.#grid.insertBefore(element, this.#grid.children[index] ?? null);
+    });
     this.#focusArea.hidden = focus.length === 0;
     this.#grid.dataset.count = String(Math.min(grid.length, 9));
     this.element.dataset.layout = focus.length > 0 ? 'focus' : 'grid';
