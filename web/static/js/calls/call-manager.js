@@ -8,6 +8,7 @@ import { ApiError } from '../api.js';
 import { ringingDialog } from './ringing-dialog.js';
 import { CallMedia } from './call-media.js';
 import { CallView } from './call-view.js';
+import { Ringtone } from './ringtone.js';
 
 /** @typedef {import('../api.js').Call} Call */
 /** @typedef {import('../api.js').ConversationEvent} ConversationEvent */
@@ -35,6 +36,7 @@ export class CallManager {
   #active = null;
   /** @type {Set<() => void>} */
   #listeners = new Set();
+  #ringtone = new Ringtone();
 
   /** @param {CallHost} host */
   constructor(host) {
@@ -147,6 +149,16 @@ export class CallManager {
     });
     const timer = window.setTimeout(() => this.#stopRinging(call.id), ringLimitMs);
     this.#ringing.set(call.id, { close: dialog.close, timer });
+    this.#ringtone.start();
+    // A hidden tab also shows a desktop notification (when allowed).
+    if (document.visibilityState === 'hidden') {
+      session.notifier.notify({
+        conversationId: call.conversation_id,
+        title: callerName,
+        text: session.i18n.t(call.one_way ? 'call.incoming.help' : call.kind === 'voice' ? 'call.incoming.voice' : 'call.incoming.video'),
+        viewing: false,
+      });
+    }
   }
 
   /** @param {string} id */
@@ -156,6 +168,7 @@ export class CallManager {
     if (!ringing) return;
     window.clearTimeout(ringing.timer);
     this.#ringing.delete(id);
+    if (this.#ringing.size === 0) this.#ringtone.stop();
   }
 
   /** @param {string} id */
