@@ -18,6 +18,8 @@ import { isMessengerPath, messengerView } from './messenger/messenger-view.js';
 import { deskConsoleView } from './desk/console-view.js';
 import { deskManagerView } from './desk/manager-view.js';
 import { isKioskPath, kioskView } from './desk/kiosk-view.js';
+import { marketRoute } from './market/routes.js';
+import { marketCalls } from './market/call-companion.js';
 
 /** @typedef {import('./api.js').Api} Api */
 /** @typedef {import('./api.js').Config} Config */
@@ -190,6 +192,9 @@ export class App {
     const path = location.pathname;
     // The kiosk needs nobody signed in.
     if (isKioskPath(path)) return kioskView;
+    // The marketplace: browsing for anyone, the rest once signed in.
+    const market = marketRoute(path, this.#user !== null);
+    if (market) return market;
     if (this.#user) {
       if (path === '/account') return accountView;
       if (path === '/desk') return deskConsoleView;
@@ -245,6 +250,8 @@ export class App {
       navigate: (path) => this.navigate(path),
     });
     void this.#messenger.start();
+    // A marketplace session's call shows its meter in the call screen.
+    marketCalls(this.#messenger, (path) => this.navigate(path));
     const desk = { agent: false };
     fetch('/api/v1/desk/agents/me', { credentials: 'same-origin' }).then((r) => { desk.agent = r.ok; }).catch(() => {});
     this.#menu = userMenu({ i18n: this.#i18n, user, signOut: () => void this.#signOut(), desk: () => desk.agent || user.role === 'admin' });
