@@ -112,6 +112,9 @@ func (c *conn) readMessage(br *bufio.Reader) (int, []byte, error) {
 				return 0, nil, err
 			}
 			length = binary.BigEndian.Uint64(hdr[:8])
+			if length > 1<<63-1 { // the top bit must be 0 (gorilla: ErrReadLimit)
+				return 0, nil, errReadLimit
+			}
 		}
 		var key [4]byte
 		if _, err := io.ReadFull(br, key[:]); err != nil {
