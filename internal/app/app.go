@@ -24,6 +24,7 @@ import (
 
 	"github.com/parley-chat/parley/api"
 	"github.com/parley-chat/parley/internal/auth"
+	"github.com/parley-chat/parley/internal/billing"
 	"github.com/parley-chat/parley/internal/blob"
 	"github.com/parley-chat/parley/internal/bus"
 	"github.com/parley-chat/parley/internal/calls"
@@ -31,6 +32,7 @@ import (
 	"github.com/parley-chat/parley/internal/db"
 	"github.com/parley-chat/parley/internal/desk"
 	"github.com/parley-chat/parley/internal/httpx"
+	"github.com/parley-chat/parley/internal/market"
 	"github.com/parley-chat/parley/internal/realtime"
 	"github.com/parley-chat/parley/internal/sfu"
 	"github.com/parley-chat/parley/web"
@@ -148,7 +150,7 @@ func (c Config) validate() ([]netip.Prefix, error) {
 
 // Migrations lists every component's schema, in dependency order.
 func Migrations() []db.Migrations {
-	return []db.Migrations{auth.Migrations, chat.Migrations, calls.Migrations, desk.Migrations}
+	return []db.Migrations{auth.Migrations, chat.Migrations, calls.Migrations, desk.Migrations, billing.Migrations, market.Migrations}
 }
 
 // App is a running Parley node.
@@ -162,6 +164,8 @@ type App struct {
 	Gateway  *realtime.Gateway
 	Calls    *calls.Service
 	Desk     *desk.Service
+	Billing  *billing.Service
+	Market   *market.Service
 	SFU      *sfu.SFU
 	blobs    *blob.Dir
 	router   *httpx.Router
@@ -244,6 +248,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	deskHTTP := desk.NewHTTP(a.Desk)
 	deskHTTP.MaxBody = cfg.MaxBodyBytes
 	auth.AllowGuests(desk.GuestRoutes...)
+	a.Billing = billing.NewService(d, cfg.Now)
+	a.Market = market.NewService(d, market.Config{Chat: a.Chat, Calls: a.Calls, Meter: callMeter{a.Calls}, Billing: a.Billing, Now: cfg.Now, Log: log})
+	billingHTTP, marketHTTP := billing.NewHTTP(a.Billing), market.NewHTTP(a.Market)
+	billingHTTP.MaxBody, marketHTTP.MaxBody = cfg.MaxBodyBytes, cfg.MaxBodyBytes
 
 	rt := httpx.NewRouter(log, a.registry)
 	a.router = rt
@@ -252,6 +260,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	callsHTTP.Routes(rt)
 	callsHTTP.WHIPRoutes(rt, media)
 	deskHTTP.Routes(rt)
+	billingHTTP.Routes(rt)
+	marketHTTP.Routes(rt)
 	var trusted []string
 	if cfg.PublicURL != "" {
 		trusted = append(trusted, cfg.PublicURL)
@@ -458,6 +468,11 @@ func (a *App) Run(ctx context.Context, ready func(addr net.Addr)) error {
 	go a.housekeeping(bg)
 	go a.sweepCalls(bg)
 	go a.runDesk(bg)
+	go every(bg, 2*time.Second, func() {
+		if err := a.Market.Sweep(bg); err != nil && bg.Err() == nil {
+			a.log.Warn("market sweep", "err", err)
+		}
+	})
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -528,6 +543,18 @@ func (a *App) runDesk(ctx context.Context) {
 			a.log.Warn("desk line", "err", err)
 		}
 	})
+}
+
+// callMeter measures a session's billable time from the calls' media
+// presence: the time both people were connected, by the SFU's account.
+type callMeter struct{ calls *calls.Service }
+
+func (m callMeter) BothConnected(ctx context.Context, callID, a, b string, until time.Time) (time.Duration, error) {
+	p, err := m.calls.Presence(ctx, callID)
+	if err != nil {
+		return 0, err
+	}
+	return calls.Overlap(p[a], p[b], until), nil
 }
 
 // every runs fn each interval until ctx ends.

@@ -105,15 +105,17 @@ func (f *fixture) checkBooks() {
 	if n != 0 {
 		f.t.Fatalf("%d entries do not balance", n)
 	}
-	if err := f.d.QueryRowContext(f.ctx, `SELECT COUNT(*) FROM billing_accounts a WHERE a.balance <>
-		COALESCE((SELECT SUM(amount) FROM billing_lines l WHERE l.account_id = a.id), 0)`).Scan(&n); err != nil {
+	// Accounts that keep a balance row agree with their lines; the others'
+	// balance is their lines.
+	if err := f.d.QueryRowContext(f.ctx, `SELECT COUNT(*) FROM billing_accounts a WHERE a.kind IN ('wallet', 'hold', 'payable', 'payout')
+		AND a.balance <> COALESCE((SELECT SUM(amount) FROM billing_lines l WHERE l.account_id = a.id), 0)`).Scan(&n); err != nil {
 		f.t.Fatal(err)
 	}
 	if n != 0 {
 		f.t.Fatalf("%d accounts' balances differ from their lines", n)
 	}
 	var total int64
-	if err := f.d.QueryRowContext(f.ctx, `SELECT COALESCE(SUM(balance), 0) FROM billing_accounts`).Scan(&total); err != nil {
+	if err := f.d.QueryRowContext(f.ctx, `SELECT COALESCE(SUM(amount), 0) FROM billing_lines`).Scan(&total); err != nil {
 		f.t.Fatal(err)
 	}
 	if total != 0 {

@@ -130,28 +130,43 @@ func (l *Ledger) Post(ctx context.Context, tx *sql.Tx, e Entry) (Entry, error) {
 		return Entry{}, err
 	}
 	e.Lines = e.Lines[:0:0]
+	values, args := make([]string, 0, len(keys)), []any{e.ID}
 	for _, a := range keys {
 		id, err := l.account(ctx, tx, a, e.Currency)
 		if err != nil {
 			return Entry{}, err
 		}
 		amt := merged[a]
-		if _, err := tx.ExecContext(ctx, `UPDATE billing_accounts SET balance = balance + $1 WHERE id = $2`, amt, id); err != nil {
-			if isCheckViolation(err) {
-				return Entry{}, fmt.Errorf("%w in %s %s", ErrInsufficient, a.Kind, e.Currency)
+		if keepsBalance(a.Kind) {
+			if _, err := tx.ExecContext(ctx, `UPDATE billing_accounts SET balance = balance + $1 WHERE id = $2`, amt, id); err != nil {
+				if isCheckViolation(err) {
+					return Entry{}, fmt.Errorf("%w in %s %s", ErrInsufficient, a.Kind, e.Currency)
+				}
+				return Entry{}, err
 			}
-			return Entry{}, err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO billing_lines (entry_id, account_id, amount) VALUES ($1, $2, $3)`, e.ID, id, amt); err != nil {
-			return Entry{}, err
-		}
+		args = append(args, id, amt)
+		values = append(values, fmt.Sprintf("($1, $%d, $%d)", len(args)-1, len(args)))
 		e.Lines = append(e.Lines, Line{Account: a, Amount: amt})
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO billing_lines (entry_id, account_id, amount) VALUES `+strings.Join(values, ", "), args...); err != nil {
+		return Entry{}, err
 	}
 	return e, nil
 }
 
-// Lock makes sure the accounts exist and, on PostgreSQL, locks them in one
-// global order (kind, then owner). Every operation of this package locks
+// keepsBalance says which accounts keep their balance in their row: a
+// person's (wallet, hold, payable, payout), guarded against overdraft by
+// the row's CHECK and locked by each operation that moves them. The
+// platform's own accounts (clearing, revenue, external) are touched by
+// every session end; a balance row for them would make every settlement
+// wait for the one before, so their balance is the sum of their lines.
+func keepsBalance(kind string) bool {
+	return kind == Wallet || kind == HoldAcct || kind == Payable || kind == Payout
+}
+
+// Lock makes sure the accounts exist and, on PostgreSQL, locks those that
+// keep a balance in one global order (kind, then owner). Every operation of this package locks
 // all the accounts it will touch this way before posting, so operations
 // sharing accounts — a settlement and a refund both touch the platform's
 // revenue and an expert's payable — queue instead of deadlocking. SQLite's
@@ -165,7 +180,7 @@ func (l *Ledger) Lock(ctx context.Context, tx *sql.Tx, cur string, accounts ...A
 		if err != nil {
 			return err
 		}
-		if l.db.Dialect == db.Postgres {
+		if l.db.Dialect == db.Postgres && keepsBalance(a.Kind) {
 			if _, err := tx.ExecContext(ctx, `SELECT 1 FROM billing_accounts WHERE id = $1 FOR UPDATE`, id); err != nil {
 				return err
 			}
@@ -178,10 +193,14 @@ func compareAccounts(a, b Account) int {
 	return strings.Compare(a.Kind+"\x00"+a.OwnerID, b.Kind+"\x00"+b.OwnerID)
 }
 
-// account returns the id of an account, creating it at zero.
+// account returns the id of an account, creating it at zero. (Ids are not
+// cached: one made by a transaction that then rolls back would dangle, and
+// looking outside the transaction could wait for a connection the
+// caller's own transactions hold.)
 func (l *Ledger) account(ctx context.Context, tx *sql.Tx, a Account, cur string) (string, error) {
+	const find = `SELECT id FROM billing_accounts WHERE kind = $1 AND owner_id = $2 AND currency = $3`
 	var id string
-	err := tx.QueryRowContext(ctx, `SELECT id FROM billing_accounts WHERE kind = $1 AND owner_id = $2 AND currency = $3`, a.Kind, a.OwnerID, cur).Scan(&id)
+	err := tx.QueryRowContext(ctx, find, a.Kind, a.OwnerID, cur).Scan(&id)
 	if err == nil {
 		return id, nil
 	}
@@ -194,14 +213,19 @@ func (l *Ledger) account(ctx context.Context, tx *sql.Tx, a Account, cur string)
 		return "", err
 	}
 	// Someone else may have made it first (ON CONFLICT): read the winner.
-	err = tx.QueryRowContext(ctx, `SELECT id FROM billing_accounts WHERE kind = $1 AND owner_id = $2 AND currency = $3`, a.Kind, a.OwnerID, cur).Scan(&id)
+	err = tx.QueryRowContext(ctx, find, a.Kind, a.OwnerID, cur).Scan(&id)
 	return id, err
 }
 
 // Balance is an account's balance (zero for one never used).
 func (l *Ledger) Balance(ctx context.Context, q db.Querier, a Account, cur string) (int64, error) {
 	var b int64
-	err := q.QueryRowContext(ctx, `SELECT balance FROM billing_accounts WHERE kind = $1 AND owner_id = $2 AND currency = $3`, a.Kind, a.OwnerID, cur).Scan(&b)
+	query := `SELECT balance FROM billing_accounts WHERE kind = $1 AND owner_id = $2 AND currency = $3`
+	if !keepsBalance(a.Kind) {
+		query = `SELECT COALESCE(SUM(l.amount), 0) FROM billing_accounts a JOIN billing_lines l ON l.account_id = a.id
+			WHERE a.kind = $1 AND a.owner_id = $2 AND a.currency = $3`
+	}
+	err := q.QueryRowContext(ctx, query, a.Kind, a.OwnerID, cur).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
