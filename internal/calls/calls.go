@@ -471,8 +471,17 @@ func (s *Service) Decline(ctx context.Context, userID, callID string) (Call, err
 	})
 }
 
-// Leave takes the caller out of the call; the last one out ends it.
+// Leave takes the caller out of the call, and their devices on this node
+// out of its media; the last one out ends it.
 func (s *Service) Leave(ctx context.Context, userID, callID string) (Call, error) {
+	c, err := s.leave(ctx, userID, callID)
+	if err == nil && s.media != nil {
+		s.media.evict(callID, userID)
+	}
+	return c, err
+}
+
+func (s *Service) leave(ctx context.Context, userID, callID string) (Call, error) {
 	return s.change(ctx, userID, callID, func(tx *sql.Tx, c Call, now time.Time) ([]chat.Event, error) {
 		if _, err := tx.ExecContext(ctx, `UPDATE call_members SET state = 'left', left_at = $1 WHERE call_id = $2 AND user_id = $3 AND state = 'joined'`,
 			now, callID, userID); err != nil {

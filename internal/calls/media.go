@@ -280,6 +280,24 @@ func (m *Media) drop(connID, pid, callID string) {
 	}
 }
 
+// evict takes a person's devices on this node out of a call's room: they
+// left the call through the API (or the help desk handed their session on),
+// so nothing of theirs may keep flowing to the others.
+func (m *Media) evict(callID, userID string) {
+	m.mu.Lock()
+	type gone struct{ connID, pid string }
+	var out []gone
+	for key, d := range m.parts {
+		if d.callID == callID && d.peer.UserID() == userID {
+			out = append(out, gone{d.peer.ConnID(), strings.TrimSuffix(key, "@"+callID)})
+		}
+	}
+	m.mu.Unlock()
+	for _, g := range out {
+		m.drop(g.connID, g.pid, callID)
+	}
+}
+
 func (m *Media) hasDevicesLocked(callID string) bool {
 	for _, d := range m.parts {
 		if d.callID == callID {

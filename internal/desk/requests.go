@@ -477,11 +477,13 @@ func (s *Service) Status(ctx context.Context, q Queue) (QueueStatus, error) {
 	return st, nil
 }
 
-// Sessions lists an agent's requests in session, and those ended but not
-// yet wrapped up, oldest first: what the console restores after a reload.
+// Sessions lists an agent's requests in session, those ended but not yet
+// wrapped up, and those they are warm-transferring, oldest first: what the
+// console restores after a reload.
 func (s *Service) Sessions(ctx context.Context, agentID string) ([]Request, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+requestColumns+requestFrom+`WHERE r.agent_id = $1
-		AND (r.status = 'active' OR (r.status = 'ended' AND r.wrapup_code = '')) ORDER BY r.answered_at, r.id LIMIT 50`, agentID)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+requestColumns+requestFrom+`WHERE (r.agent_id = $1
+		AND (r.status = 'active' OR (r.status = 'ended' AND r.wrapup_code = '')))
+		OR (r.warm_agent_id = $1 AND r.status IN ('waiting', 'offered')) ORDER BY r.answered_at, r.id LIMIT 50`, agentID)
 	if err != nil {
 		return nil, err
 	}

@@ -247,8 +247,9 @@ func (s *Service) Accept(ctx context.Context, agentID, offerID string) (Request,
 		if err != nil || warm == "" || warm == agentID {
 			return err
 		}
-		// A warm transfer's first agent stayed until now.
-		return s.releaseAgent(ctx, tx, warm, queueID, now)
+		// A warm transfer's first agent stayed until now; the session goes
+		// on with someone else, so they have nothing to wrap up.
+		return s.handOff(ctx, tx, warm, now)
 	})
 	if err != nil {
 		return Request{}, err
@@ -260,7 +261,9 @@ func (s *Service) Accept(ctx context.Context, agentID, offerID string) (Request,
 	if _, err := s.chat.AddMember(ctx, r.CustomerID, r.ConversationID, agentID, chat.RoleAdmin); err != nil && !errors.Is(err, chat.ErrAlreadyThere) {
 		return Request{}, fmt.Errorf("desk: adding the agent to the conversation: %w", err)
 	}
-	if r.Channel != ChannelChat {
+	// A callback's customer is not online: the agent calls them back on
+	// the contact they left, so no call rings their (closed) page.
+	if r.Channel != ChannelChat && r.CallbackContact == "" {
 		if err := s.bringIntoCall(ctx, &r, agentID); err != nil {
 			return Request{}, err
 		}
@@ -327,6 +330,18 @@ func (s *Service) releaseAgent(ctx context.Context, tx *sql.Tx, agentID, queueID
 		_, err = tx.ExecContext(ctx, `UPDATE desk_agents SET status = 'wrapup', status_since = $1, wrapup_until = $2
 			WHERE user_id = $3 AND status IN ('busy', 'available')`, now, now.Add(time.Duration(wrapup)*time.Second), agentID)
 	}
+	return err
+}
+
+// handOff frees an agent whose session went on with someone else: no
+// wrap-up (the session is not over), straight back to available — busy
+// still if other sessions keep them at capacity.
+func (s *Service) handOff(ctx context.Context, tx *sql.Tx, agentID string, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE desk_agents SET status = CASE
+		WHEN (SELECT COUNT(*) FROM desk_requests b WHERE b.agent_id = $1 AND b.status = 'active' AND b.channel <> 'chat') > 0 THEN 'busy'
+		WHEN (SELECT COUNT(*) FROM desk_requests b WHERE b.agent_id = $1 AND b.status = 'active') >= max_chats THEN 'busy'
+		ELSE 'available' END,
+		status_since = $2, idle_since = $2, wrapup_until = NULL WHERE user_id = $1 AND status IN ('busy', 'wrapup', 'available')`, agentID, now)
 	return err
 }
 
@@ -419,7 +434,7 @@ func (s *Service) Transfer(ctx context.Context, agentID, requestID string, in Tr
 		if _, err := tx.ExecContext(ctx, `UPDATE desk_requests SET agent_id = NULL WHERE id = $1`, requestID); err != nil {
 			return err
 		}
-		return s.releaseAgent(ctx, tx, agentID, queueID, now)
+		return s.handOff(ctx, tx, agentID, now)
 	})
 	if err != nil {
 		return Request{}, err
@@ -699,6 +714,7 @@ func (s *Service) Cancel(ctx context.Context, userID, requestID string) (Request
 	if err == nil {
 		s.hook(ctx, "request.abandoned", r)
 		if warm != "" {
+			s.notify(ctx, warm, "request", r)
 			s.notifyAgent(ctx, warm)
 		}
 		if r.CallID != "" { // a transferred session's call ends with it
@@ -726,16 +742,28 @@ func (s *Service) end(ctx context.Context, userID, requestID, reason string) (Re
 		if err := s.lockRow(ctx, tx, "desk_requests", requestID); err != nil {
 			return err
 		}
-		var customer, status, queueID string
-		err := tx.QueryRowContext(ctx, `SELECT customer_id, COALESCE(agent_id, ''), status, queue_id FROM desk_requests WHERE id = $1`, requestID).
-			Scan(&customer, &agentID, &status, &queueID)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && userID != customer && userID != agentID) {
+		var customer, status, queueID, warm string
+		err := tx.QueryRowContext(ctx, `SELECT customer_id, COALESCE(agent_id, ''), status, queue_id, warm_agent_id FROM desk_requests WHERE id = $1`,
+			requestID).Scan(&customer, &agentID, &status, &queueID, &warm)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && userID != customer && userID != agentID && userID != warm) {
 			return ErrNotFound
 		} else if err != nil {
 			return err
 		}
-		if status != InSession {
+		inWarmTransfer := warm != "" && (status == Waiting || status == Offered)
+		if status != InSession && !inWarmTransfer {
 			return fmt.Errorf("%w: the request is %s", ErrWrongState, status)
+		}
+		if inWarmTransfer {
+			// The agent who stayed through a warm transfer (or the customer)
+			// ends it before anyone took it: the offer is withdrawn.
+			if err := s.withdrawOffers(ctx, tx, `request_id = $1`, requestID); err != nil {
+				return err
+			}
+			agentID = warm
+			if _, err := tx.ExecContext(ctx, `UPDATE desk_requests SET agent_id = $1, warm_agent_id = '' WHERE id = $2`, warm, requestID); err != nil {
+				return err
+			}
 		}
 		now := s.now()
 		switch {
