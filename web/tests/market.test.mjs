@@ -17,7 +17,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { api, assertNoSidewaysScroll, baseURL, eventually, fakeMediaArgs, launch, screenshotDir, signedUp } from './helpers.mjs';
+import { api, assertNoSidewaysScroll, baseURL, eventually, fakeMediaArgs, launch, screenshotDir, signedUp, watch } from './helpers.mjs';
 
 /** @type {import('playwright-core').Browser} */
 let browser;
@@ -172,6 +172,51 @@ async function balance(page, field) {
 }
 
 describe('marketplace', () => {
+  test('a member applies in the dashboard (Health wants a licence), the operator asks for changes with a reason and tops up the wallet', async (t) => {
+    const applicant = await signedUp(t, browser, 'Applicant');
+    await applicant.page.goto('/market/expert');
+    const form = applicant.page.getByRole('form', { name: 'Become an expert' });
+    await form.getByRole('textbox', { name: 'Headline' }).fill('Nurse and nutrition coach');
+    await form.getByRole('textbox', { name: 'About you' }).fill('Twelve years on the ward.');
+    await form.getByRole('checkbox', { name: 'Health' }).check();
+    await form.getByRole('textbox', { name: 'Licence number' }).waitFor();
+    await form.getByRole('button', { name: 'Apply' }).click();
+    await form.getByText('licence_number: required for Health').waitFor();
+    await form.getByRole('textbox', { name: 'Licence number' }).fill('RN-12345');
+    await form.getByRole('textbox', { name: 'Licence jurisdiction' }).fill('Seoul');
+    await form.getByRole('button', { name: 'Apply' }).click();
+    await applicant.page.getByText('Waiting for review').first().waitFor();
+
+    const operator = await adminContext.newPage();
+    const problems = watch(operator);
+    t.after(async () => {
+      await operator.close();
+      assert.deepEqual(problems, [], 'the operator\'s page logged errors');
+    });
+    await operator.goto('/market/admin');
+    const item = operator.locator(`[data-expert="${applicant.user.id}"]`);
+    await item.getByText('RN-12345').waitFor();
+    await item.getByRole('button', { name: 'Ask for changes' }).click();
+    await item.getByText('Give a reason.').waitFor();
+    await item.getByRole('textbox', { name: 'Reason' }).fill('Add a photo of your licence.');
+    await item.getByRole('button', { name: 'Ask for changes' }).click();
+    // It waits for the expert now, still in the list for a later decision.
+    await item.locator('.badge').getByText('Changes requested').waitFor();
+    assert.equal(await item.getByRole('button', { name: 'Ask for changes' }).count(), 0);
+    await screenshots(operator, 'operator');
+
+    await operator.getByRole('textbox', { name: 'Member' }).fill(applicant.email);
+    await operator.getByRole('textbox', { name: 'Amount' }).fill('10.00');
+    await operator.getByRole('button', { name: 'Top up', exact: true }).click();
+    await operator.getByText(`$10.00 added to ${applicant.name}’s wallet.`).waitFor();
+
+    await applicant.page.reload();
+    await applicant.page.getByText('Changes requested').first().waitFor();
+    await applicant.page.getByText('Add a photo of your licence.').waitFor();
+    await applicant.page.getByRole('link', { name: 'Wallet', exact: true }).click();
+    assert.equal(await balance(applicant.page, 'wallet'), 1000);
+  });
+
   test('a learner with an empty wallet pressing "Start now" sees the payment problem, and no session is made', async (t) => {
     const word = `Broke${Date.now().toString(36)}`;
     const { listing } = await expertWithListing(t, word);
