@@ -325,7 +325,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 func TestAVideoCallOverTheGatewayCarriesMediaBothWays(t *testing.T) {
-	url := startServer(t)
+	url, a := startApp(t)
 	ctx := context.Background()
 	ana, bo := newDevice(t, url, "Ana"), newDevice(t, url, "Bo")
 	conv, err := ana.c.OpenDirect(ctx, bo.user.ID)
@@ -357,9 +357,20 @@ func TestAVideoCallOverTheGatewayCarriesMediaBothWays(t *testing.T) {
 	eventually(t, "bo to receive ana's camera and microphone", func() bool { return bo.count(":camera") > 20 && bo.count(":microphone") > 20 })
 	eventually(t, "ana to receive bo's camera and microphone", func() bool { return ana.count(":camera") > 20 && ana.count(":microphone") > 20 })
 
+	// Leaving takes a device out of the media: a renegotiation it cuts
+	// short is expected.
+	bo.ending.Store(true)
+	ana.ending.Store(true)
 	got, _ := bo.c.CallAction(ctx, call.ID, "leave")
 	if got.State != "active" {
 		t.Fatalf("after bo left, the call is %s; ana is still in it", got.State)
+	}
+	// Leaving through the API takes bo's device out of the media too.
+	room, _ := a.SFU.LookupRoom(call.ID)
+	for _, p := range room.Participants() {
+		if strings.HasPrefix(p, bo.user.ID+"~") {
+			t.Fatalf("bo left the call but his device %s is still in its room", p)
+		}
 	}
 	got, _ = ana.c.CallAction(ctx, call.ID, "leave")
 	if got.State != "ended" || got.EndReason != "completed" {
