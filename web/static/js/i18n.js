@@ -749,6 +749,8 @@ const en = {
   'market.admin.paidCount': 'Paid {count} experts, {total} in all.',
   'market.ratingOfOne': '{rating} out of 5 (1 review)',
   'market.resultCountOne': '1 listing',
+  'market.session.missed': 'The expert did not answer; nothing was charged.',
+  'market.session.bookInstead': 'Book a time instead',
 };
 
 /** @typedef {keyof typeof en} MessageKey */
@@ -1502,6 +1504,8 @@ const ko = {
   'market.admin.paidCount': '전문가 {count}명에게 모두 {total}을 지급했습니다.',
   'market.ratingOfOne': '5점 만점에 {rating}점 (후기 1개)',
   'market.resultCountOne': '1개',
+  'market.session.missed': '전문가가 받지 않았습니다. 청구된 금액은 없습니다.',
+  'market.session.bookInstead': '대신 시간 예약하기',
 };
 
 /** @typedef {'en' | 'ko'} Locale */

@@ -201,6 +201,10 @@ function drawAfter(ctx, session, listing, box) {
   }
   if (session.refunded > 0) lines.append(el('dt', {}, i18n.t('market.session.refunded')), el('dd', {}, m(session.refunded)));
   box.append(el('h2', {}, i18n.t('market.session.summary')), lines);
+  if (session.status === 'missed' && learner) {
+    box.append(el('p', {}, i18n.t('market.session.missed'), ' ',
+      el('a', { href: `/market/listings/${encodeURIComponent(session.listing_id)}` }, i18n.t('market.session.bookInstead'))));
+  }
   if (session.status !== 'completed') return;
   if (learner && session.billable_seconds > 0) box.append(reviewForm(ctx, session, listing));
   const endedAt = session.ended_at ? Date.parse(session.ended_at) : NaN;
