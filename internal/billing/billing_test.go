@@ -55,7 +55,7 @@ func TestCurrenciesAreISO4217WithTheirMinorUnits(t *testing.T) {
 			t.Errorf("%s: %s %d %v, want %d digits", code, got, d, err, digits)
 		}
 	}
-	for _, bad := range []string{"", "US", "USDD", "XYZ", "ABC", "123"} {
+	for _, bad := range []string{"", "US", "USDD", "XYZ", "ABC", "123", "XXX", "XTS"} {
 		if _, _, err := CheckCurrency(bad); !errors.Is(err, ErrCurrency) {
 			t.Errorf("%q: %v, want ErrCurrency", bad, err)
 		}

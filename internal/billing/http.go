@@ -6,7 +6,10 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/httpx"
@@ -120,40 +123,41 @@ func (h *HTTP) ledger(w http.ResponseWriter, r *http.Request) error {
 	if format != "" && format != "json" && format != "csv" {
 		return httpx.Invalid(httpx.FieldError{Field: "format", Detail: "json or csv"})
 	}
-	limit := 100_000
+	limit := 100_000 // entries in one CSV; more with after=
 	if format != "csv" {
 		var err error
 		if limit, err = httpx.PageLimit(r, 100, 1000); err != nil {
 			return err
 		}
 	}
+	// Pages hold whole entries: limit counts entries, never splitting one.
 	rows, err := h.svc.db.QueryContext(r.Context(), `SELECT e.id, e.created_at, e.reason, e.ref, a.kind, a.owner_id, e.currency, l.amount
-		FROM billing_entries e JOIN billing_lines l ON l.entry_id = e.id JOIN billing_accounts a ON a.id = l.account_id
-		WHERE e.id > $1 ORDER BY e.id, a.kind, a.owner_id LIMIT $2`, q.Get("after"), limit+1)
+		FROM (SELECT id FROM billing_entries WHERE id > $1 ORDER BY id LIMIT $2) page
+		JOIN billing_entries e ON e.id = page.id JOIN billing_lines l ON l.entry_id = e.id JOIN billing_accounts a ON a.id = l.account_id
+		ORDER BY e.id, a.kind, a.owner_id`, q.Get("after"), limit+1)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	out := []Posting{}
+	entries := 0
 	for rows.Next() {
 		var p Posting
 		if err := rows.Scan(&p.EntryID, &p.At, &p.Reason, &p.Ref, &p.Account, &p.OwnerID, &p.Currency, &p.Amount); err != nil {
 			return err
+		}
+		if len(out) == 0 || out[len(out)-1].EntryID != p.EntryID {
+			entries++
+		}
+		if entries > limit {
+			break
 		}
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	more := len(out) > limit
-	if more {
-		out = out[:limit]
-		// Never split an entry across pages: end the page at an entry's edge.
-		last := out[len(out)-1].EntryID
-		for len(out) > 0 && out[len(out)-1].EntryID == last {
-			out = out[:len(out)-1]
-		}
-	}
+	more := entries > limit
 	if format == "csv" {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="ledger.csv"`)
@@ -188,6 +192,9 @@ func (h *HTTP) topUp(w http.ResponseWriter, r *http.Request) error {
 	if in.UserID == "" {
 		return httpx.Invalid(httpx.FieldError{Field: "user_id", Detail: "required"})
 	}
+	if len(in.Note) > 200 || !utf8.ValidString(in.Note) || strings.ContainsFunc(in.Note, unicode.IsControl) {
+		return httpx.Invalid(httpx.FieldError{Field: "note", Detail: "at most 200 bytes of text"})
+	}
 	var one int
 	if err := h.svc.db.QueryRowContext(r.Context(), `SELECT 1 FROM users WHERE id = $1`, in.UserID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
 		return httpx.Invalid(httpx.FieldError{Field: "user_id", Detail: "no such user"})
@@ -202,7 +209,9 @@ func (h *HTTP) topUp(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return Problem(err)
 	}
-	return httpx.WriteJSON(w, http.StatusCreated, map[string]any{"entry_id": e.ID, "user_id": in.UserID, "amount": in.Amount})
+	// Echo the amount as the ledger holds it (the currency in canonical form).
+	return httpx.WriteJSON(w, http.StatusCreated, map[string]any{"entry_id": e.ID, "user_id": in.UserID,
+		"amount": Money{Amount: in.Amount.Amount, Currency: e.Currency}})
 }
 
 // payouts pays every payee whose payable balance in a currency reaches

@@ -33,8 +33,8 @@ func CheckCurrency(code string) (string, int, error) {
 		return "", 0, ErrCurrency
 	}
 	u, err := currency.ParseISO(code)
-	if err != nil {
-		return "", 0, ErrCurrency
+	if err != nil || u == currency.XXX || u == currency.XTS {
+		return "", 0, ErrCurrency // "no currency" and the testing code are not money
 	}
 	scale, _ := currency.Standard.Rounding(u)
 	return u.String(), scale, nil

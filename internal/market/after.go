@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parley-chat/parley/internal/billing"
 	"github.com/parley-chat/parley/internal/calls"
@@ -118,7 +120,11 @@ func (s *Service) Extend(ctx context.Context, learnerID, id string, minutes int)
 		_, err := s.cfg.Billing.ExtendHold(ctx, tx, se.holdID, more)
 		if errors.Is(err, billing.ErrInsufficient) {
 			return fmt.Errorf("%w: the wallet has less than the %d %s another %d minutes hold", ErrPayment, more, se.Price.Currency, minutes)
+		} else if err != nil {
+			return err
 		}
+		// The session now reaches further: no one may book that time.
+		_, err = tx.ExecContext(ctx, `UPDATE market_sessions SET end_at = $1 WHERE id = $2`, se.EndAt.Add(time.Duration(minutes)*time.Minute), id)
 		return err
 	})
 	if err != nil {
@@ -335,10 +341,17 @@ func (s *Service) Reply(ctx context.Context, expertID, sessionID, body string) e
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("%w: no review of yours to answer, or answered already", ErrWrongState)
+	if n, _ := res.RowsAffected(); n > 0 {
+		return nil
 	}
-	return nil
+	var mine int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM market_reviews WHERE session_id = $1 AND expert_id = $2`, sessionID, expertID).Scan(&mine); err != nil {
+		return err
+	}
+	if mine == 0 {
+		return ErrNotFound
+	}
+	return fmt.Errorf("%w: you answered this review already", ErrWrongState)
 }
 
 // HideReview is the operator taking an abusive review out of sight (and
@@ -424,16 +437,39 @@ func (s *Service) DecideClaim(ctx context.Context, operatorID, claimID string, a
 	if c.Status != "pending" {
 		return Claim{}, fmt.Errorf("%w: the claim is %s", ErrWrongState, c.Status)
 	}
+	reason = strings.TrimSpace(reason)
+	if len(reason) > 2000 || !utf8.ValidString(reason) {
+		return Claim{}, httpx.Invalid(httpx.FieldError{Field: "reason", Detail: "at most 2,000 bytes of text"})
+	}
 	status := "rejected"
 	if approve {
 		status = "approved"
-		if _, err := s.Refund(ctx, "", c.SessionID, 0, "guarantee"); err != nil && !errors.Is(err, billing.ErrTooMuch) {
-			return Claim{}, err
-		}
 	}
 	now := s.now()
-	if _, err := s.db.ExecContext(ctx, `UPDATE market_claims SET status = $1, decided_at = $2, decided_by = $3, decision_reason = $4 WHERE id = $5`,
-		status, now, operatorID, reason, claimID); err != nil {
+	// One transaction decides the claim and gives the money back, so two
+	// operators approving at once refund once.
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE market_claims SET status = $1, decided_at = $2, decided_by = $3, decision_reason = $4
+			WHERE id = $5 AND status = 'pending'`, status, now, operatorID, reason, claimID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("%w: the claim was decided already", ErrWrongState)
+		}
+		if !approve {
+			return nil
+		}
+		se, err := s.session(ctx, tx, c.SessionID)
+		if err != nil {
+			return err
+		}
+		if left := se.Charged - se.Refunded; left > 0 && se.settlementID != "" {
+			_, err = s.cfg.Billing.Refund(ctx, tx, se.settlementID, left, "refund.guarantee")
+		}
+		return err
+	})
+	if err != nil {
 		return Claim{}, err
 	}
 	c.Status, c.DecidedAt = status, &now

@@ -47,6 +47,7 @@ func (s *Service) PutCategory(ctx context.Context, c Category) (Category, error)
 	v.Check(categoryKey.MatchString(c.Key), "key", "1–63 lower-case letters, digits and hyphens")
 	c.Name = text(&v, "name", c.Name, true, 100)
 	v.Check(c.CommissionBps >= 0 && c.CommissionBps <= 10000, "commission_bps", "from 0 to 10000 (100 %)")
+	v.Check(!c.Health || c.CommissionBps == 0, "commission_bps", "Health sessions take no commission")
 	if err := v.Err(); err != nil {
 		return Category{}, err
 	}

@@ -71,15 +71,22 @@ func (h *HTTP) putCategory(w http.ResponseWriter, r *http.Request) error {
 	if _, err := auth.Need(r, auth.RoleAdmin); err != nil {
 		return err
 	}
+	// Every field is required: a rename must not reset a commission to 0.
 	var in struct {
 		Name          string `json:"name"`
-		CommissionBps int    `json:"commission_bps"`
-		Health        bool   `json:"health"`
+		CommissionBps *int   `json:"commission_bps"`
+		Health        *bool  `json:"health"`
 	}
 	if err := httpx.DecodeJSON(w, r, h.MaxBody, &in); err != nil {
 		return err
 	}
-	c, err := h.svc.PutCategory(r.Context(), Category{Key: r.PathValue("key"), Name: in.Name, CommissionBps: in.CommissionBps, Health: in.Health})
+	var v httpx.Validator
+	v.Check(in.CommissionBps != nil, "commission_bps", "required")
+	v.Check(in.Health != nil, "health", "required")
+	if err := v.Err(); err != nil {
+		return err
+	}
+	c, err := h.svc.PutCategory(r.Context(), Category{Key: r.PathValue("key"), Name: in.Name, CommissionBps: *in.CommissionBps, Health: *in.Health})
 	if err != nil {
 		return Problem(err)
 	}

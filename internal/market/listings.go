@@ -344,7 +344,9 @@ func (s *Service) Search(ctx context.Context, q Query) ([]Listing, string, error
 	if q.Cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(q.Cursor)
 		n, err2 := strconv.Atoi(string(raw))
-		v.Check(err == nil && err2 == nil && n > 0 && n < 100_000, "cursor", "not a cursor this search gave")
+		if err != nil || err2 != nil || n <= 0 || n >= 100_000 {
+			return nil, "", httpx.BadRequest("cursor: not a cursor this search gave")
+		}
 		offset = n
 	}
 	if err := v.Err(); err != nil {
@@ -397,7 +399,9 @@ func (s *Service) Search(ctx context.Context, q Query) ([]Listing, string, error
 		}
 	}
 	if q.Language != "" {
-		where = append(where, "l.languages LIKE "+arg(`%"`+strings.ReplaceAll(q.Language, `"`, "")+`"%`))
+		// Languages are a JSON array of tags; match one whole tag.
+		tag := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`, `"`, "").Replace(q.Language)
+		where = append(where, "l.languages LIKE "+arg(`%"`+tag+`"%`)+` ESCAPE '\'`)
 	}
 	if q.MinRating > 0 {
 		where = append(where, "l.rating_count > 0 AND l.rating_sum >= "+arg(q.MinRating)+" * l.rating_count")

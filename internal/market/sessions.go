@@ -247,10 +247,14 @@ func (s *Service) Book(ctx context.Context, learnerID string, in BookingInput) (
 		if errors.As(err, &active) {
 			call.ID, err = active.CallID, nil
 		}
-		if err != nil {
-			return Session{}, err
+		if err == nil {
+			_, err = s.db.ExecContext(ctx, `UPDATE market_sessions SET call_id = $1 WHERE id = $2`, call.ID, se.ID)
 		}
-		if _, err := s.db.ExecContext(ctx, `UPDATE market_sessions SET call_id = $1 WHERE id = $2`, call.ID, se.ID); err != nil {
+		if err != nil {
+			// The expert could not be rung: give the money back at once.
+			if rerr := s.miss(ctx, se); rerr != nil {
+				s.cfg.Log.Error("market: releasing the hold of a session that could not ring", "session", se.ID, "err", rerr)
+			}
 			return Session{}, err
 		}
 	}
@@ -400,6 +404,29 @@ func (s *Service) End(ctx context.Context, userID, id string) (Session, error) {
 	se, err := s.Session(ctx, userID, id)
 	if err != nil {
 		return Session{}, err
+	}
+	if se.Status == Ringing && userID != "" {
+		// Hanging up before the expert answered: nothing happened, nothing
+		// is charged, and it does not count as a session of the day.
+		if se.CallID != "" {
+			if _, err := s.cfg.Calls.Finish(ctx, se.CallID); err != nil && !errors.Is(err, calls.ErrEnded) {
+				return Session{}, err
+			}
+		}
+		if err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `UPDATE market_sessions SET status = 'cancelled', ended_at = $1, ended_by = $2 WHERE id = $3 AND status = 'ringing'`,
+				s.now(), userID, id)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return fmt.Errorf("%w: the session was answered or ended meanwhile", ErrWrongState)
+			}
+			return s.settleFee(ctx, tx, se, 0)
+		}); err != nil {
+			return Session{}, err
+		}
+		return s.session(ctx, s.db, id)
 	}
 	if se.Status != Active && se.Status != Ringing {
 		return Session{}, fmt.Errorf("%w: the session is %s", ErrWrongState, se.Status)

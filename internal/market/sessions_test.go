@@ -261,6 +261,28 @@ func TestNoMoneyNoSessionAndNoCaptureAboveTheHold(t *testing.T) {
 	})
 }
 
+func TestHangingUpBeforeTheExpertAnswersCostsNothing(t *testing.T) {
+	eachMoney(t, func(t *testing.T, m *money) {
+		_, l := m.expertWith("cooking", perMinute("Kimchi", 100))
+		lea := m.user("Lea")
+		m.topUp(lea, 5000)
+		se, err := m.svc.Book(m.ctx, lea, BookingInput{Listing: l.ID, Now: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := m.svc.End(m.ctx, lea, se.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != Cancelled || got.Charged != 0 || m.wallet(lea) != 5000 {
+			t.Fatalf("hanging up while it rang: %+v, wallet %d", got, m.wallet(lea))
+		}
+		if c, _ := m.calls.Get(m.ctx, lea, se.CallID); c.State != calls.Ended {
+			t.Fatalf("the call still rings: %s", c.State)
+		}
+	})
+}
+
 func TestBookingsNeverOverlapEvenWhenTwoLearnersClickAtOnce(t *testing.T) {
 	eachMoney(t, func(t *testing.T, m *money) {
 		thirty := 30

@@ -76,7 +76,7 @@ func (s *Service) FreeSlots(ctx context.Context, listingID string, from time.Tim
 			}
 		}
 		if free {
-			out = append(out, t)
+			out = append(out, t.UTC())
 		}
 	}
 	return out, rows.Err()
