@@ -17,7 +17,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { api, assertNoSidewaysScroll, baseURL, eventually, fakeMediaArgs, launch, screenshotDir, signedUp, watch } from './helpers.mjs';
+import { api, assertNoSidewaysScroll, audit, baseURL, eventually, fakeMediaArgs, launch, screenshotDir, signedUp, watch } from './helpers.mjs';
 
 /** @type {import('playwright-core').Browser} */
 let browser;
@@ -230,6 +230,14 @@ describe('marketplace', () => {
     await problem.getByText('Your wallet: $0.00.').waitFor();
     await problem.getByText('This session holds $23.55 before it starts (15 minutes at $1.57).').waitFor();
     assert.equal(new URL(broke.page.url()).pathname, `/market/listings/${listing.id}`);
+    for (const colorScheme of /** @type {const} */ (['light', 'dark'])) {
+      await broke.page.emulateMedia({ colorScheme });
+      await audit(broke.page, `the listing with the payment problem (${colorScheme})`);
+    }
+    await broke.page.getByRole('link', { name: 'Browse', exact: true }).click();
+    await broke.page.getByRole('heading', { level: 1, name: 'Find an expert' }).waitFor();
+    await broke.page.locator('.market-card').first().waitFor();
+    await audit(broke.page, 'browsing (dark)');
     const sessions = await api(broke.context, 'GET', '/market/sessions');
     assert.deepEqual(sessions.items, [], 'no session was made');
     const wallet = await api(broke.context, 'GET', '/billing/balance');
