@@ -221,6 +221,10 @@ func (c *conn) finish() {
 	c.finishOnce.Do(func() {
 		c.mu.Lock()
 		c.ending = true
+		if c.reading {
+			c.reading = false
+			c.g.readers.Add(-1)
+		}
 		if c.expiry != nil {
 			c.expiry.Stop()
 		}

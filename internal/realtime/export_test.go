@@ -7,3 +7,6 @@ func SetBlockingReads(on bool) (restore func()) {
 	old := blockingReads.Swap(on)
 	return func() { blockingReads.Store(old) }
 }
+
+// Reading is how many connections a goroutine is reading now.
+func (g *Gateway) Reading() int64 { return g.readers.Load() }

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -138,7 +139,8 @@ type Gateway struct {
 
 	presence *presence
 	ext      Extension
-	poller   *poller // nil where connections read on goroutines of their own
+	poller   *poller      // nil where connections read on goroutines of their own
+	readers  atomic.Int64 // connections a goroutine is reading; the others wait in the poller
 
 	subs      []bus.Subscription
 	stop      chan struct{}
@@ -163,6 +165,11 @@ func New(cfg Config, b bus.Bus, c Chat, lastSeen LastSeenStore, log *slog.Logger
 	}
 	for i := range g.shards {
 		g.shards[i].convs = map[string]map[*conn]struct{}{}
+	}
+	if reg != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "parley_ws_reading_connections",
+			Help: "WebSocket connections a goroutine is reading now; the others are idle, watched by the poller."},
+			func() float64 { return float64(g.readers.Load()) }))
 	}
 	g.presence = newPresence(g, lastSeen)
 	for subject, h := range map[string]bus.Handler{

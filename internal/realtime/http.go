@@ -113,11 +113,13 @@ func (g *Gateway) serve(ws *websocket.Conn, p *auth.Principal, host string) {
 		lastTyping: map[string]time.Time{},
 		reading:    true, // this goroutine, until the poller takes over
 	}
+	g.readers.Add(1)
 	if err := g.attach(context.Background(), c); err != nil {
 		g.log.Warn("attach connection", "user", c.userID, "err", err)
 		g.detach(c)
 		c.closeAndWait(websocket.CloseInternalServerErr, "try again")
 		_ = ws.Close()
+		g.readers.Add(-1)
 		g.connsWG.Done()
 		return
 	}
@@ -143,6 +145,7 @@ func (g *Gateway) serve(ws *websocket.Conn, p *auth.Principal, host string) {
 		c.reading = false
 		err := g.poller.add(c)
 		if err == nil {
+			g.readers.Add(-1)
 			c.mu.Unlock()
 			return
 		}

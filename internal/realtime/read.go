@@ -48,8 +48,10 @@ var (
 var readBuffers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
 
 // readMessage reads the next text or binary message, at most MaxFrameBytes
-// in all its fragments, answering the control frames met on the way.
-func (c *conn) readMessage(br *bufio.Reader) (int, []byte, error) {
+// in all its fragments, answering the control frames met on the way. With
+// polled set, it returns typ 0 after a control frame outside a message if
+// nothing more has arrived, so that the goroutine can end.
+func (c *conn) readMessage(br *bufio.Reader, polled bool) (int, []byte, error) {
 	var (
 		typ   int
 		data  []byte
@@ -129,6 +131,9 @@ func (c *conn) readMessage(br *bufio.Reader) (int, []byte, error) {
 			unmask(key, payload)
 			if err := c.control(op, payload); err != nil {
 				return 0, nil, err
+			}
+			if polled && !inMsg && br.Buffered() == 0 {
+				return 0, nil, nil
 			}
 			continue
 		}
@@ -216,14 +221,14 @@ func validReceivedCloseCode(code int) bool {
 // until the connection ends. false means the connection must end.
 func (c *conn) readFrames(br *bufio.Reader, blocking bool) bool {
 	for {
-		typ, data, err := c.readMessage(br)
+		typ, data, err := c.readMessage(br, !blocking)
 		if err != nil {
 			if errors.Is(err, errReadLimit) {
 				c.closeAndWait(websocket.CloseMessageTooBig, "frame too large")
 			}
 			return false
 		}
-		if !c.process(typ, data) {
+		if typ != 0 && !c.process(typ, data) {
 			return false
 		}
 		if !blocking && br.Buffered() == 0 {
@@ -281,6 +286,7 @@ func (c *conn) readable() {
 		return
 	}
 	c.reading = true
+	c.g.readers.Add(1)
 	c.mu.Unlock()
 	go c.readReady()
 }
@@ -298,6 +304,7 @@ func (c *conn) readReady() {
 		c.mu.Lock()
 		if !c.ending {
 			c.reading = false
+			c.g.readers.Add(-1)
 			err := c.g.poller.arm(c)
 			c.mu.Unlock()
 			if err == nil {

@@ -114,7 +114,7 @@ func FuzzReaderMatchesGorilla(f *testing.F) {
 		var got []readResult
 		var gotErr error
 		for {
-			typ, data, err := c.readMessage(br)
+			typ, data, err := c.readMessage(br, false)
 			if err != nil {
 				gotErr = err
 				break

@@ -25,14 +25,14 @@ import (
 // Each runs both ways: polled, and with a goroutine reading each
 // connection (TLS, or a system without epoll).
 
-func readModes(t *testing.T, f func(t *testing.T)) {
+func readModes(t *testing.T, f func(t *testing.T, blocking bool)) {
 	for _, mode := range []struct {
 		name     string
 		blocking bool
 	}{{"polled", false}, {"blocking", true}} {
 		t.Run(mode.name, func(t *testing.T) {
 			defer realtime.SetBlockingReads(mode.blocking)()
-			f(t)
+			f(t, mode.blocking)
 		})
 	}
 }
@@ -96,7 +96,7 @@ func roundTrip(t *testing.T, r *raw, id string) {
 }
 
 func TestAFrameArrivingInPiecesIsReadWhole(t *testing.T) {
-	readModes(t, func(t *testing.T) {
+	readModes(t, func(t *testing.T, _ bool) {
 		n := startNode(t, dbtest.SQLiteDSN(t))
 		ana := n.person("Ana")
 		slow, sock := dialRaw(t, n, ana)
@@ -143,7 +143,7 @@ func TestAFrameArrivingInPiecesIsReadWhole(t *testing.T) {
 }
 
 func TestProtocolViolationsCloseAsBefore(t *testing.T) {
-	readModes(t, func(t *testing.T) {
+	readModes(t, func(t *testing.T, _ bool) {
 		n := startNode(t, dbtest.SQLiteDSN(t))
 		ana := n.person("Ana")
 		for _, tc := range []struct {
@@ -174,7 +174,7 @@ func TestProtocolViolationsCloseAsBefore(t *testing.T) {
 }
 
 func TestIdleConnectionsArePingedAndDeadOnesCut(t *testing.T) {
-	readModes(t, func(t *testing.T) {
+	readModes(t, func(t *testing.T, blocking bool) {
 		const ping = 300 * time.Millisecond
 		n := startNode(t, dbtest.SQLiteDSN(t), func(c *app.Config) {
 			c.Realtime = realtime.Config{PingInterval: ping}
@@ -249,6 +249,15 @@ func TestIdleConnectionsArePingedAndDeadOnesCut(t *testing.T) {
 		// answer.
 		for i, l := range lives {
 			eventually(t, fmt.Sprint("live connection ", i, " to get 4 pings"), func() bool { return l.pings.Load() >= 4 })
+		}
+		// Polled, answering pings leaves no goroutine behind: the pongs
+		// are read and the sockets go back to the poller.
+		want := int64(0)
+		if blocking {
+			want = int64(len(lives))
+		}
+		eventually(t, fmt.Sprint(want, " connections being read"), func() bool { return n.app.Gateway.Reading() == want })
+		for i, l := range lives {
 			id := fmt.Sprint("live-", i)
 			if err := l.r.ws.WriteMessage(websocket.TextMessage, []byte(`{"v":1,"type":"ping","id":"`+id+`"}`)); err != nil {
 				t.Fatalf("live connection %d: %v", i, err)
@@ -266,7 +275,7 @@ func TestIdleConnectionsArePingedAndDeadOnesCut(t *testing.T) {
 }
 
 func TestManyConnectionsReadConcurrently(t *testing.T) {
-	readModes(t, func(t *testing.T) {
+	readModes(t, func(t *testing.T, _ bool) {
 		n := startNode(t, dbtest.SQLiteDSN(t), func(c *app.Config) {
 			c.Realtime = realtime.Config{FrameRate: 10000, FrameBurst: 1000}
 		})
@@ -309,7 +318,7 @@ func TestManyConnectionsReadConcurrently(t *testing.T) {
 }
 
 func TestDrainClosesIdleConnectionsGoingAway(t *testing.T) {
-	readModes(t, func(t *testing.T) {
+	readModes(t, func(t *testing.T, _ bool) {
 		n := startNode(t, dbtest.SQLiteDSN(t))
 		ana := n.person("Ana")
 		var rs []*raw
@@ -331,7 +340,7 @@ func TestDrainClosesIdleConnectionsGoingAway(t *testing.T) {
 }
 
 func TestShutdownCutsConnectionsThatStayAfterItsDeadline(t *testing.T) {
-	readModes(t, func(t *testing.T) {
+	readModes(t, func(t *testing.T, _ bool) {
 		n := startNode(t, dbtest.SQLiteDSN(t))
 		ana := n.person("Ana")
 		var socks []net.Conn
