@@ -86,6 +86,12 @@ func TestTheMarketplaceFromApplyingToPayout(t *testing.T) {
 		if len(found.Items) != 0 {
 			t.Fatal("a listing shows before the operator approved it")
 		}
+		// The operator's review queue shows it; nobody else may ask for it.
+		admin.do("GET", "/api/v1/market/listings?status=pending", nil).want(t, http.StatusOK).decode(t, &found)
+		if len(found.Items) != 1 || found.Items[0].ID != l.ID {
+			t.Fatalf("the review queue: %+v", found.Items)
+		}
+		lea.do("GET", "/api/v1/market/listings?status=pending", nil).problem(t, 403, "forbidden")
 		admin.do("POST", "/api/v1/market/listings/"+l.ID+"/approve", nil).want(t, http.StatusOK)
 		e.client().do("GET", "/api/v1/market/listings?q=windows&category=computers-electronics", nil).want(t, http.StatusOK).decode(t, &found)
 		if len(found.Items) != 1 || found.Items[0].ID != l.ID {
@@ -97,6 +103,10 @@ func TestTheMarketplaceFromApplyingToPayout(t *testing.T) {
 		}
 		exa.do("PUT", "/api/v1/market/experts/me/availability", map[string]any{"hours": map[string]any{"time_zone": "UTC", "weekly": weekly},
 			"available_now": true}).want(t, http.StatusOK)
+		e.client().do("GET", "/api/v1/market/listings?available_now=true", nil).want(t, http.StatusOK).decode(t, &found)
+		if len(found.Items) != 1 {
+			t.Fatalf("available now: %+v", found.Items)
+		}
 
 		// An empty wallet cannot start a paid session, and nothing is written.
 		before := e.count("market_sessions")

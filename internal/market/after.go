@@ -524,3 +524,52 @@ func (s *Service) Sessions(ctx context.Context, userID string) ([]Session, error
 	}
 	return out, rows.Err()
 }
+
+// Reschedule moves a booked session to another free start. The expert may
+// move it at any time; the learner only while cancelling would still be
+// free under the listing's policy (inside the fee window they cancel, with
+// the fee, and book again). The hold and the terms stay as booked.
+func (s *Service) Reschedule(ctx context.Context, userID, id string, start time.Time) (Session, error) {
+	se, err := s.Session(ctx, userID, id)
+	if err != nil {
+		return Session{}, err
+	}
+	if se.Status != Booked {
+		return Session{}, fmt.Errorf("%w: only a booked session is rescheduled", ErrWrongState)
+	}
+	now := s.now()
+	start = db.Time(start)
+	if !start.After(now) {
+		return Session{}, httpx.Invalid(httpx.FieldError{Field: "start", Detail: "in the future"})
+	}
+	if userID == se.LearnerID && CancellationFee(se.Cancellation, se.Held, se.StartAt.Sub(now)) > 0 {
+		return Session{}, fmt.Errorf("%w: too close to the start to move it for free; cancel (with the policy's fee) and book again", ErrWrongState)
+	}
+	end := start.Add(se.EndAt.Sub(se.StartAt))
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if s.db.Dialect == db.Postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT 1 FROM market_experts WHERE user_id = $1 FOR UPDATE`, se.ExpertID); err != nil {
+				return err
+			}
+		}
+		// The session's own slot must not count against itself.
+		if _, err := tx.ExecContext(ctx, `UPDATE market_sessions SET status = 'cancelled' WHERE id = $1`, id); err != nil {
+			return err
+		}
+		if err := s.checkSlot(ctx, tx, se.ExpertID, start, end, false); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE market_sessions SET status = 'booked', start_at = $1, end_at = $2 WHERE id = $3`, start, end, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return Session{}, err
+	}
+	return s.session(ctx, s.db, id)
+}

@@ -49,6 +49,7 @@ func (h *HTTP) Routes(rt *httpx.Router) {
 	rt.Handle("POST /api/v1/market/sessions/{id}/end", h.sessionAction(h.svc.End))
 	rt.Handle("POST /api/v1/market/sessions/{id}/cancel", h.sessionAction(h.svc.Cancel))
 	rt.Handle("POST /api/v1/market/sessions/{id}/extend", h.extend)
+	rt.Handle("POST /api/v1/market/sessions/{id}/reschedule", h.reschedule)
 	rt.Handle("POST /api/v1/market/sessions/{id}/refunds", h.refund)
 	rt.Handle("POST /api/v1/market/sessions/{id}/review", h.review)
 	rt.Handle("POST /api/v1/market/sessions/{id}/review/reply", h.reply)
@@ -249,6 +250,26 @@ func (h *HTTP) search(w http.ResponseWriter, r *http.Request) error {
 	q := Query{Text: qv.Get("q"), Category: qv.Get("category"), PriceModel: qv.Get("price_model"), Currency: qv.Get("currency"),
 		Language: qv.Get("language"), Sort: qv.Get("sort"), Cursor: qv.Get("cursor")}
 	var v httpx.Validator
+	switch qv.Get("available_now") {
+	case "", "false":
+	case "true":
+		q.AvailableNow = true
+	default:
+		v.Check(false, "available_now", "true or false")
+	}
+	// The operator's review queue: listings in a status (admins only).
+	if status := qv.Get("status"); status != "" {
+		p := auth.FromContext(r.Context())
+		if p == nil || !p.Is(auth.RoleAdmin) {
+			return httpx.Forbidden("only operators list listings by review status")
+		}
+		switch status {
+		case Pending, Approved, Rejected, ChangesRequested, Suspended, Withdrawn:
+			q.Status = status
+		default:
+			v.Check(false, "status", "pending, approved, rejected, changes_requested, suspended or withdrawn")
+		}
+	}
 	parseInt := func(field string) *int64 {
 		s := qv.Get(field)
 		if s == "" {
@@ -485,6 +506,21 @@ func (h *HTTP) extend(w http.ResponseWriter, r *http.Request) error {
 	}
 	return h.sessionAction(func(ctx context.Context, userID, id string) (Session, error) {
 		return h.svc.Extend(ctx, userID, id, in.Minutes)
+	})(w, r)
+}
+
+func (h *HTTP) reschedule(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Start *time.Time `json:"start"`
+	}
+	if err := httpx.DecodeJSON(w, r, h.MaxBody, &in); err != nil {
+		return err
+	}
+	if in.Start == nil {
+		return httpx.Invalid(httpx.FieldError{Field: "start", Detail: "required: the new start (RFC 3339)"})
+	}
+	return h.sessionAction(func(ctx context.Context, userID, id string) (Session, error) {
+		return h.svc.Reschedule(ctx, userID, id, *in.Start)
 	})(w, r)
 }
 

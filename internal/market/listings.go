@@ -49,8 +49,10 @@ type Listing struct {
 	StartNow           bool          `json:"start_now"`
 	Rating             *float64      `json:"rating"`
 	Reviews            int           `json:"reviews"`
-	CreatedAt          time.Time     `json:"created_at"`
-	UpdatedAt          time.Time     `json:"updated_at"`
+	// AvailableNow: the expert takes "start now" sessions at this moment.
+	AvailableNow bool      `json:"available_now"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 // ListingInput creates or changes a listing.
@@ -246,9 +248,10 @@ func (s *Service) ReviewListing(ctx context.Context, operatorID, id, decision, r
 
 const listingColumns = `l.id, l.expert_id, u.name, l.status, l.title, l.description, l.category, l.languages, l.intro_video, l.price_model,
 	l.price_amount, l.currency, l.min_billable_minutes, l.session_minutes, l.cancellation, l.start_now, l.rating_sum, l.rating_count,
-	l.created_at, l.updated_at`
+	l.created_at, l.updated_at, COALESCE(av.available_now, false)`
 
-const listingFrom = ` FROM market_listings l JOIN market_experts e ON e.user_id = l.expert_id JOIN users u ON u.id = l.expert_id `
+const listingFrom = ` FROM market_listings l JOIN market_experts e ON e.user_id = l.expert_id JOIN users u ON u.id = l.expert_id
+	LEFT JOIN market_availability av ON av.expert_id = l.expert_id `
 
 func scanListing(row interface{ Scan(...any) error }) (Listing, error) {
 	var (
@@ -259,7 +262,7 @@ func scanListing(row interface{ Scan(...any) error }) (Listing, error) {
 	)
 	err := row.Scan(&l.ID, &l.ExpertID, &l.ExpertName, &l.Status, &l.Title, &l.Description, &l.Category, &langs, &l.IntroVideo,
 		&l.PriceModel, &l.Price.Amount, &l.Price.Currency, &l.MinBillableMinutes, &session, &l.Cancellation, &l.StartNow,
-		&ratingSum, &count, &l.CreatedAt, &l.UpdatedAt)
+		&ratingSum, &count, &l.CreatedAt, &l.UpdatedAt, &l.AvailableNow)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Listing{}, ErrNotFound
 	} else if err != nil {
@@ -314,9 +317,12 @@ type Query struct {
 	MaxPrice   *int64
 	Language   string
 	MinRating  float64
-	Sort       string // relevance (default with Text), rating, price_asc, price_desc, newest (default)
-	Limit      int
-	Cursor     string // opaque: where the previous page ended
+	// AvailableNow keeps listings one can start now: the listing allows it
+	// and its expert's "available now" switch is on.
+	AvailableNow bool
+	Sort         string // relevance (default with Text), rating, price_asc, price_desc, newest (default)
+	Limit        int
+	Cursor       string // opaque: where the previous page ended
 	// Status and ExpertID are for the expert's and the operator's own
 	// lists; discovery leaves them empty (approved listings only).
 	Status   string
@@ -402,6 +408,9 @@ func (s *Service) Search(ctx context.Context, q Query) ([]Listing, string, error
 		// Languages are a JSON array of tags; match one whole tag.
 		tag := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`, `"`, "").Replace(q.Language)
 		where = append(where, "l.languages LIKE "+arg(`%"`+tag+`"%`)+` ESCAPE '\'`)
+	}
+	if q.AvailableNow {
+		where = append(where, "l.start_now AND av.available_now")
 	}
 	if q.MinRating > 0 {
 		where = append(where, "l.rating_count > 0 AND l.rating_sum >= "+arg(q.MinRating)+" * l.rating_count")

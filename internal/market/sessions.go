@@ -56,8 +56,11 @@ var (
 type Session struct {
 	ID             string        `json:"id"`
 	ListingID      string        `json:"listing_id"`
+	ListingTitle   string        `json:"listing_title"`
 	ExpertID       string        `json:"expert_id"`
+	ExpertName     string        `json:"expert_name"`
 	LearnerID      string        `json:"learner_id"`
+	LearnerName    string        `json:"learner_name"`
 	Kind           string        `json:"kind"` // booked, now
 	Status         string        `json:"status"`
 	StartAt        time.Time     `json:"start_at"`
@@ -83,6 +86,8 @@ type Session struct {
 	ExpertShare     int64     `json:"expert_share"`
 	Refunded        int64     `json:"refunded"`
 	CancelFee       int64     `json:"cancel_fee"`
+	Reviewed        bool      `json:"reviewed"` // the learner has left their review
+	Claimed         bool      `json:"claimed"`  // a guarantee claim was made
 	CreatedAt       time.Time `json:"created_at"`
 
 	holdID, settlementID string
@@ -304,9 +309,11 @@ func (s *Service) checkSlot(ctx context.Context, tx *sql.Tx, expertID string, st
 const sessionColumns = `s.id, s.listing_id, s.expert_id, s.learner_id, s.kind, s.status, s.start_at, s.end_at, s.price_model, s.price_amount,
 	s.currency, s.min_billable_minutes, s.session_minutes, s.commission_bps, s.cancellation, s.hold_id, s.settlement_id, s.conversation_id,
 	s.call_id, s.started_at, s.ended_at, s.ended_by, s.billable_seconds, s.charged, s.commission, s.cancel_fee, s.created_at,
-	COALESCE(h.amount, 0), COALESCE(st.refunded, 0)`
+	COALESCE(h.amount, 0), COALESCE(st.refunded, 0), lu.name, eu.name, ml.title,
+	EXISTS (SELECT 1 FROM market_reviews rv WHERE rv.session_id = s.id), EXISTS (SELECT 1 FROM market_claims mc WHERE mc.session_id = s.id)`
 
-const sessionFrom = ` FROM market_sessions s LEFT JOIN billing_holds h ON h.id = s.hold_id LEFT JOIN billing_settlements st ON st.id = s.settlement_id `
+const sessionFrom = ` FROM market_sessions s LEFT JOIN billing_holds h ON h.id = s.hold_id LEFT JOIN billing_settlements st ON st.id = s.settlement_id
+	JOIN users lu ON lu.id = s.learner_id JOIN users eu ON eu.id = s.expert_id JOIN market_listings ml ON ml.id = s.listing_id `
 
 func scanSession(row interface{ Scan(...any) error }) (Session, error) {
 	var (
@@ -317,7 +324,7 @@ func scanSession(row interface{ Scan(...any) error }) (Session, error) {
 	err := row.Scan(&se.ID, &se.ListingID, &se.ExpertID, &se.LearnerID, &se.Kind, &se.Status, &se.StartAt, &se.EndAt, &se.PriceModel,
 		&se.Price.Amount, &se.Price.Currency, &se.MinBillable, &minutes, &se.CommissionBps, &se.Cancellation, &se.holdID, &se.settlementID,
 		&se.ConversationID, &se.CallID, &started, &ended, &se.EndedBy, &se.BillableSeconds, &se.Charged, &se.Commission, &se.CancelFee,
-		&se.CreatedAt, &se.Held, &se.Refunded)
+		&se.CreatedAt, &se.Held, &se.Refunded, &se.LearnerName, &se.ExpertName, &se.ListingTitle, &se.Reviewed, &se.Claimed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, ErrNotFound
 	} else if err != nil {

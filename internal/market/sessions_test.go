@@ -337,6 +337,19 @@ func TestBookingsNeverOverlapEvenWhenTwoLearnersClickAtOnce(t *testing.T) {
 			t.Fatal("a booking in the past was taken")
 		}
 		// A learner cancelling 20 hours ahead under a flexible policy pays nothing.
+		// The learner moves a booking for free outside the fee window; into
+		// a taken slot it is refused and stays where it was.
+		moved, err := m.svc.Book(m.ctx, learners[4], BookingInput{Listing: l.ID, Start: ptr(slot.Add(4 * time.Hour))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.svc.Reschedule(m.ctx, learners[4], moved.ID, tooSoon); !errors.Is(err, ErrSlotTaken) {
+			t.Fatalf("moving into a taken slot: %v", err)
+		}
+		later := slot.Add(5 * time.Hour)
+		if got, err := m.svc.Reschedule(m.ctx, learners[4], moved.ID, later); err != nil || !got.StartAt.Equal(later) || got.Status != Booked {
+			t.Fatalf("moving a booking: %+v %v", got, err)
+		}
 		ned := m.user("Ned")
 		m.topUp(ned, 10_000)
 		se, err := m.svc.Book(m.ctx, ned, BookingInput{Listing: l.ID, Start: ptr(slot.Add(2 * time.Hour))})
