@@ -861,3 +861,36 @@ func TestAHelpCallGivesEachMemberARole(t *testing.T) {
 		}
 	})
 }
+
+func TestADeviceOpenedMidRingFindsTheLiveCall(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		ana, _ := e.signup("ana@example.com", "Ana")
+		bo, boU := e.signup("bo@example.com", "Bo")
+		cy, _ := e.signup("cy@example.com", "Cy")
+		conv := ana.direct(t, boU.ID, http.StatusCreated)
+		var none struct {
+			Items []call `json:"items"`
+		}
+		bo.do("GET", "/api/v1/calls", nil).want(t, http.StatusOK).decode(t, &none)
+		if len(none.Items) != 0 {
+			t.Fatalf("live calls before any: %+v", none.Items)
+		}
+		c := ana.startCall(t, conv.ID, "video")
+		var live struct {
+			Items []call `json:"items"`
+		}
+		bo.do("GET", "/api/v1/calls", nil).want(t, http.StatusOK).decode(t, &live)
+		if len(live.Items) != 1 || live.Items[0].ID != c.ID || live.Items[0].member(boU.ID) != "ringing" {
+			t.Fatalf("bo's new device sees %+v", live.Items)
+		}
+		cy.do("GET", "/api/v1/calls", nil).want(t, http.StatusOK).decode(t, &live)
+		if len(live.Items) != 0 {
+			t.Fatal("someone outside the conversation sees its call")
+		}
+		ana.callAction(t, c.ID, "end")
+		bo.do("GET", "/api/v1/calls", nil).want(t, http.StatusOK).decode(t, &live)
+		if len(live.Items) != 0 {
+			t.Fatal("an ended call is still live")
+		}
+	})
+}

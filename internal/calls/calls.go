@@ -285,6 +285,28 @@ func (c Call) Role(userID string) string {
 	return ""
 }
 
+// Live lists the calls ringing or going on in the person's conversations:
+// what a device that opens in the middle of them must show (ring, or
+// offer to join).
+func (s *Service) Live(ctx context.Context, userID string) ([]Call, error) {
+	ids, err := db.Strings(ctx, s.db, `SELECT c.id FROM calls c JOIN members m ON m.conversation_id = c.conversation_id AND m.user_id = $1
+		WHERE c.state <> 'ended' ORDER BY c.created_at, c.id LIMIT 100`, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Call, 0, len(ids))
+	for _, id := range ids {
+		c, err := s.load(ctx, s.db, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
 // Get returns a call to one of its conversation's members.
 func (s *Service) Get(ctx context.Context, userID, callID string) (Call, error) {
 	c, err := s.load(ctx, s.db, callID)

@@ -22,6 +22,7 @@ func NewHTTP(svc *Service) *HTTP { return &HTTP{svc: svc, MaxBody: httpx.Default
 // Routes registers the calls API.
 func (h *HTTP) Routes(rt *httpx.Router) {
 	rt.Handle("POST /api/v1/conversations/{id}/calls", h.start)
+	rt.Handle("GET /api/v1/calls", h.live)
 	rt.Handle("GET /api/v1/calls/{id}", h.get)
 	rt.Handle("POST /api/v1/calls/{id}/join", h.action(h.svc.Join))
 	rt.Handle("POST /api/v1/calls/{id}/decline", h.action(h.svc.Decline))
@@ -68,6 +69,18 @@ func (h *HTTP) start(w http.ResponseWriter, r *http.Request) error {
 		return Problem(err)
 	}
 	return httpx.WriteJSON(w, http.StatusCreated, c)
+}
+
+func (h *HTTP) live(w http.ResponseWriter, r *http.Request) error {
+	p, err := auth.Need(r)
+	if err != nil {
+		return err
+	}
+	cs, err := h.svc.Live(r.Context(), p.User.ID)
+	if err != nil {
+		return err
+	}
+	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"items": cs})
 }
 
 func (h *HTTP) get(w http.ResponseWriter, r *http.Request) error {

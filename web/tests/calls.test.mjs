@@ -263,8 +263,16 @@ describe('calls', () => {
     await dee.page.locator('.video-tile[data-key="self:camera"][data-video="off"] .avatar').waitFor();
     const back = cid.page.getByRole('dialog', { name: 'Incoming voice call' });
     await back.waitFor();
+    // A tab Cid opens while it rings rings too: it asks the server for the
+    // live calls, since it never saw the call start.
+    const late = await cid.context.newPage();
+    await late.goto('/');
+    const lateRing = late.getByRole('dialog', { name: 'Incoming voice call' });
+    await lateRing.waitFor();
     await dee.page.getByRole('button', { name: '통화 종료', exact: true }).click();
     await back.waitFor({ state: 'detached' });
+    await lateRing.waitFor({ state: 'detached' });
+    await late.close();
     await callScreen(dee.page).waitFor({ state: 'detached' });
   });
 

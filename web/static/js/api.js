@@ -512,6 +512,14 @@ export class Api {
   }
 
   /**
+   * The calls ringing or going on in my conversations.
+   * @returns {Promise<{ items: Call[] }>}
+   */
+  liveCalls() {
+    return this.#request('GET', '/calls');
+  }
+
+  /**
    * @param {string} id
    * @param {'join' | 'decline' | 'leave' | 'end'} action
    * @returns {Promise<Call>}

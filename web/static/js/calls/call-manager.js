@@ -108,8 +108,16 @@ export class CallManager {
     if (active && frame.call_id === active.call.id) active.media.receive(frame);
   }
 
-  /** The socket reconnected: a call this tab was in lost its media with the old connection. */
+  /**
+   * The socket (re)connected: a device opened in the middle of a call, or
+   * back from being offline, rings for calls that still ring for this
+   * person (events it never saw would not tell it); and a call this tab
+   * was in lost its media with the old connection.
+   */
   reconnected() {
+    this.#host.session.api.liveCalls().then((live) => {
+      for (const call of live.items) this.onCall(call);
+    }).catch(() => {});
     const active = this.#active;
     if (!active) return;
     const { call } = active;
