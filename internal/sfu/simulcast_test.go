@@ -309,8 +309,11 @@ func TestSimulcastFollowsTheBandwidthEstimate(t *testing.T) {
 	sub.p.estimateOverride.Store(200_000)
 	eventually(t, "the low layer once the estimate drops again", func() bool { return sub.onLayer(id, 0, 50) })
 	flowing(t, sub, sub.count(id)+60, id)
-	if n := checkContinuous(t, sub, id); n < 3 {
-		t.Fatalf("%d layer switches seen, want at least 3", n)
+	// Top to middle to low. The stream may have started on the low layer
+	// and gone up, or (when the allocator chose before the low layer's
+	// first keyframe) on the top one directly: two switches at least.
+	if n := checkContinuous(t, sub, id); n < 2 {
+		t.Fatalf("%d layer switches seen, want at least 2", n)
 	}
 }
 
