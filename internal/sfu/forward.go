@@ -80,8 +80,18 @@ func (t *forwardedTrack) info() TrackInfo {
 // forward copies RTP from the publisher to the subscribers until the
 // publisher's track ends. While paused, packets are dropped here and never
 // reach anyone.
+//
+// The publisher's header extensions go no further: their ids are those of
+// the publish connection's negotiation and mean something else, or
+// nothing, on a subscriber's. Chromium stamps its transport-wide sequence
+// number under id 3, which the SFU's subscribe offers give to the mid;
+// forwarded, it reads as a mid naming no media section once the number
+// passes 255, and the subscriber's browser drops every packet from then
+// on (BUNDLE demultiplexing). What a subscriber needs is added on its own
+// connection (the SFU's transport-wide sequence number, for GCC).
 func (t *forwardedTrack) forward() {
 	buf := make([]byte, 1500)
+	var pkt rtp.Packet
 	for {
 		n, _, err := t.remote.Read(buf)
 		if err != nil {
@@ -92,10 +102,20 @@ func (t *forwardedTrack) forward() {
 			continue
 		}
 		t.noteLevel(buf[:n])
-		if _, err := t.local.Write(buf[:n]); err != nil && !errors.Is(err, io.ErrClosedPipe) {
+		if pkt.Unmarshal(buf[:n]) != nil {
+			continue
+		}
+		stripExtensions(&pkt.Header)
+		if err := t.local.WriteRTP(&pkt); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 			return
 		}
 	}
+}
+
+// stripExtensions removes a forwarded packet's header extensions, which
+// were numbered for the connection it arrived on.
+func stripExtensions(h *rtp.Header) {
+	h.Extension, h.ExtensionProfile, h.Extensions = false, 0, nil
 }
 
 // addLayer attaches a simulcast layer; it reports false for a rid the

@@ -66,6 +66,7 @@ type peer struct {
 
 	mu       sync.Mutex
 	received map[string]*atomic.Int64 // track id → packets
+	dropped  map[string]*atomic.Int64 // track id → packets a browser would drop (see joinChromium)
 	tracks   []TrackInfo
 	speakers [][]Speaker
 	layers   []Signal // "layer" signals
@@ -85,7 +86,15 @@ type recvPacket struct {
 
 func join(t testing.TB, r *Room, id string, perms Permissions) *peer {
 	t.Helper()
-	c := &peer{t: t, api: clientAPI(t), stop: make(chan struct{}), received: map[string]*atomic.Int64{}, recorded: map[string][]recvPacket{}}
+	return joinWith(t, r, id, perms, clientAPI(t), false)
+}
+
+// joinWith joins with a client built on api; with bundle set, the client
+// receives as a browser does (see bundleAccepts).
+func joinWith(t testing.TB, r *Room, id string, perms Permissions, api *webrtc.API, bundle bool) *peer {
+	t.Helper()
+	c := &peer{t: t, api: api, stop: make(chan struct{}), received: map[string]*atomic.Int64{},
+		dropped: map[string]*atomic.Int64{}, recorded: map[string][]recvPacket{}}
 	if perms.Subscribe {
 		sub, err := c.api.NewPeerConnection(webrtc.Configuration{})
 		if err != nil {
@@ -93,15 +102,24 @@ func join(t testing.TB, r *Room, id string, perms Permissions) *peer {
 		}
 		c.sub = sub
 		sub.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-			n := &atomic.Int64{}
+			n, dropped := &atomic.Int64{}, &atomic.Int64{}
 			c.mu.Lock()
 			c.received[tr.ID()] = n
+			c.dropped[tr.ID()] = dropped
 			c.mu.Unlock()
+			var accepts func([]byte) bool
+			if bundle {
+				accepts = bundleAccepts(sub)
+			}
 			buf := make([]byte, 1500)
 			for {
 				size, _, err := tr.Read(buf)
 				if err != nil {
 					return
+				}
+				if accepts != nil && !accepts(buf[:size]) {
+					dropped.Add(1)
+					continue
 				}
 				n.Add(1)
 				if c.record.Load() {

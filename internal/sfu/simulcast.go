@@ -215,9 +215,10 @@ func (d *downTrack) write(l *layer, pkt *rtp.Packet, keyframe bool, now int64) {
 	out.SequenceNumber += d.seqOffset
 	out.Timestamp += d.tsOffset
 	// The publisher's extension ids mean nothing on the subscriber's
-	// connection (its rid would be read as something else); pion adds
-	// the subscriber's own (TWCC) on the way out.
-	out.Extension, out.Extensions = false, nil
+	// connection (its rid would be read as something else, its
+	// transport-wide number as a mid: see forward); pion adds the
+	// subscriber's own (TWCC) on the way out.
+	stripExtensions(&out.Header)
 	if !d.started || int16(out.SequenceNumber-d.lastSeq) > 0 {
 		d.lastSeq, d.lastTS, d.lastAt = out.SequenceNumber, out.Timestamp, now
 	}
