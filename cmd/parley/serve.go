@@ -49,6 +49,7 @@ TLS-terminating proxy; list that proxy in --trusted-proxy and set
 	store.register(f)
 	f.StringVar(&cfg.Addr, "addr", ":8080", "address to listen on")
 	f.StringVar(&cfg.PublicURL, "public-url", "", "URL users open, e.g. https://parley.example.com (an https URL makes cookies Secure and trusts that origin)")
+	f.StringVar(&cfg.SMTPURL, "smtp-url", "", "where e-mail (session reminders) goes: smtp://user:password@host:587?from=parley@example.com, or smtps:// for TLS on 465; empty writes mail to the log")
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate file; with --tls-key, serve HTTPS directly")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key file for --tls-cert")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may finish")

@@ -7,6 +7,7 @@ package app
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,6 +33,7 @@ import (
 	"github.com/parley-chat/parley/internal/db"
 	"github.com/parley-chat/parley/internal/desk"
 	"github.com/parley-chat/parley/internal/httpx"
+	"github.com/parley-chat/parley/internal/mail"
 	"github.com/parley-chat/parley/internal/market"
 	"github.com/parley-chat/parley/internal/realtime"
 	"github.com/parley-chat/parley/internal/sfu"
@@ -45,6 +47,7 @@ type Config struct {
 	DataDir         string        // where SQLite and files live
 	DB              string        // postgres:// URL; empty means SQLite in DataDir
 	PublicURL       string        // how users reach this server; https:// makes cookies Secure
+	SMTPURL         string        // where e-mail goes (smtp://user:pass@host:587?from=…); "" logs it instead
 	TLSCert, TLSKey string        // serve HTTPS directly
 	ShutdownTimeout time.Duration // how long in-flight requests may finish on stop
 	TrustedProxies  []string      // CIDRs whose X-Forwarded-For/-Proto are believed
@@ -249,7 +252,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	deskHTTP.MaxBody = cfg.MaxBodyBytes
 	auth.AllowGuests(desk.GuestRoutes...)
 	a.Billing = billing.NewService(d, cfg.Now)
-	a.Market = market.NewService(d, market.Config{Chat: a.Chat, Calls: a.Calls, Meter: callMeter{a.Calls}, Billing: a.Billing, Now: cfg.Now, Log: log})
+	var mailer mail.Mailer = mail.Log{Logger: log.With("component", "mail")}
+	if cfg.SMTPURL != "" {
+		if mailer, err = mail.NewSMTP(cfg.SMTPURL); err != nil {
+			return fail(err)
+		}
+	}
+	a.Market = market.NewService(d, market.Config{Chat: a.Chat, Calls: a.Calls, Meter: callMeter{a.Calls}, Billing: a.Billing,
+		Mail: mailer, Notify: busNotices{a.Bus}, Now: cfg.Now, Log: log})
 	billingHTTP, marketHTTP := billing.NewHTTP(a.Billing), market.NewHTTP(a.Market)
 	billingHTTP.MaxBody, marketHTTP.MaxBody = cfg.MaxBodyBytes, cfg.MaxBodyBytes
 
@@ -555,6 +565,16 @@ func (m callMeter) BothConnected(ctx context.Context, callID, a, b string, until
 		return 0, err
 	}
 	return calls.Overlap(p[a], p[b], until), nil
+}
+
+// busNotices shows a notice on all of a person's devices, on every node.
+type busNotices struct{ bus bus.Bus }
+
+func (n busNotices) Notice(ctx context.Context, userID, kind string, payload any) {
+	data, err := json.Marshal(map[string]any{"kind": kind, kind: payload})
+	if err == nil {
+		_ = n.bus.Publish(context.WithoutCancel(ctx), realtime.NoticeSubject(userID), data)
+	}
 }
 
 // every runs fn each interval until ctx ends.

@@ -133,11 +133,15 @@ func (s *Service) Extend(ctx context.Context, learnerID, id string, minutes int)
 	return s.Session(ctx, learnerID, id)
 }
 
-// Sweep runs every few seconds: a "start now" session rings until its
+// Sweep runs every few seconds: reminders go out before booked sessions;
+// a "start now" session rings until its
 // call is answered (then it is active) or ends unanswered (missed, the
 // hold released); a session whose billable time has used up its hold
 // ends; a booked session nobody joined within its slot is missed.
 func (s *Service) Sweep(ctx context.Context) error {
+	if err := s.remind(ctx); err != nil {
+		return err
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT id FROM market_sessions WHERE status IN ('ringing', 'active')
 		OR (status = 'booked' AND end_at <= $1)`, s.now())
 	if err != nil {

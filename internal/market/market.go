@@ -22,6 +22,7 @@ import (
 	"github.com/parley-chat/parley/internal/billing"
 	"github.com/parley-chat/parley/internal/db"
 	"github.com/parley-chat/parley/internal/httpx"
+	"github.com/parley-chat/parley/internal/mail"
 )
 
 //go:embed migrations
@@ -60,6 +61,8 @@ type Config struct {
 	Calls   Calls
 	Meter   Meter
 	Billing *billing.Service
+	Mail    mail.Mailer // reminders by e-mail (none when nil)
+	Notify  Notifier    // reminders in the app (none when nil)
 	Now     func() time.Time
 	Log     *slog.Logger
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/parley-chat/parley/internal/db"
 	"github.com/parley-chat/parley/internal/db/dbtest"
 	"github.com/parley-chat/parley/internal/desk"
+	"github.com/parley-chat/parley/internal/mail"
 )
 
 func TestChargesFollowTheWrittenRules(t *testing.T) {
@@ -365,5 +367,78 @@ func TestBookingsNeverOverlapEvenWhenTwoLearnersClickAtOnce(t *testing.T) {
 		if m.wallet(ned) != 10_000 {
 			t.Fatalf("a free cancellation cost %d", 10_000-m.wallet(ned))
 		}
+	})
+}
+
+type sentMail struct {
+	mu   sync.Mutex
+	msgs []mail.Message
+}
+
+func (s *sentMail) Send(_ context.Context, m mail.Message) error {
+	s.mu.Lock()
+	s.msgs = append(s.msgs, m)
+	s.mu.Unlock()
+	return nil
+}
+
+type notices struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (n *notices) Notice(_ context.Context, userID, kind string, payload any) {
+	n.mu.Lock()
+	n.got = append(n.got, userID+":"+kind+":"+payload.(map[string]any)["stage"].(string))
+	n.mu.Unlock()
+}
+
+func TestRemindersGoOutTheDayBeforeAndJustBeforeOnce(t *testing.T) {
+	eachMoney(t, func(t *testing.T, m *money) {
+		sent, seen := &sentMail{}, &notices{}
+		m.svc.cfg.Mail, m.svc.cfg.Notify = sent, seen
+		thirty := 30
+		in := perMinute("Guitar", 100)
+		in.PriceModel, in.SessionMinutes, in.MinBillableMinutes = PerSession, &thirty, 0
+		ex, l := m.expertWith("art-music", in)
+		lea := m.user("Lea")
+		m.topUp(lea, 10_000)
+		start := time.Date(2026, 3, 5, 15, 0, 0, 0, time.UTC) // two days ahead, 10:00 in New York
+		se, err := m.svc.Book(m.ctx, lea, BookingInput{Listing: l.ID, Start: &start})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sweep := func() {
+			t.Helper()
+			if err := m.svc.Sweep(m.ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sweep()
+		if len(sent.msgs) != 0 {
+			t.Fatalf("reminders two days ahead: %+v", sent.msgs)
+		}
+		m.now = start.Add(-23 * time.Hour)
+		sweep()
+		sweep()
+		if len(sent.msgs) != 2 || len(seen.got) != 2 {
+			t.Fatalf("the day before: %d mails, notices %v", len(sent.msgs), seen.got)
+		}
+		for _, msg := range sent.msgs {
+			if !strings.Contains(msg.Subject, "tomorrow") || !strings.Contains(msg.Body, "Guitar") {
+				t.Fatalf("a reminder: %+v", msg)
+			}
+		}
+		m.now = start.Add(-14 * time.Minute)
+		sweep()
+		sweep()
+		want := []string{lea + ":session_reminder:day", ex + ":session_reminder:day", lea + ":session_reminder:soon", ex + ":session_reminder:soon"}
+		if len(sent.msgs) != 4 || strings.Join(seen.got, ",") != strings.Join(want, ",") {
+			t.Fatalf("just before: %d mails, notices %v", len(sent.msgs), seen.got)
+		}
+		if !strings.Contains(sent.msgs[3].Subject, "in 14 minutes") {
+			t.Fatalf("the last reminder: %q", sent.msgs[3].Subject)
+		}
+		_ = se
 	})
 }

@@ -177,7 +177,8 @@ func New(cfg Config, b bus.Bus, c Chat, lastSeen LastSeenStore, log *slog.Logger
 		"chat.receipt.*":  g.onReceipt,
 		"chat.typing.*":   g.onTyping,
 		"chat.call.*":     g.onCall,
-		"desk.user.*":     g.onDesk,
+		"desk.user.*":     g.toUser("desk.user.", FrameDesk, "desk"),
+		"notice.user.*":   g.toUser("notice.user.", FrameNotice, "notice"),
 		"presence.>":      g.presence.onMessage,
 		auth.EndedSubject: g.onCredentialsEnded,
 	} {
@@ -428,17 +429,25 @@ func (g *Gateway) onCall(subject string, data []byte) {
 // they have on any node (an offer to an agent, a customer's place in line).
 func DeskSubject(userID string) string { return "desk.user." + userID }
 
-func (g *Gateway) onDesk(subject string, data []byte) {
-	userID := strings.TrimPrefix(subject, "desk.user.")
-	frame := wrapFrame(FrameDesk, "desk", data)
-	g.usersMu.Lock()
-	conns := make([]*conn, 0, len(g.users[userID]))
-	for c := range g.users[userID] {
-		conns = append(conns, c)
-	}
-	g.usersMu.Unlock()
-	for _, c := range conns {
-		c.send(frame)
+// NoticeSubject carries a notice for one person to every device they have
+// on any node: a marketplace session's reminder, say.
+func NoticeSubject(userID string) string { return "notice.user." + userID }
+
+// toUser delivers what is published on prefix+<user> to every connection
+// of that user on this node, wrapped as a frame of type typ.
+func (g *Gateway) toUser(prefix, typ, field string) bus.Handler {
+	return func(subject string, data []byte) {
+		userID := strings.TrimPrefix(subject, prefix)
+		frame := wrapFrame(typ, field, data)
+		g.usersMu.Lock()
+		conns := make([]*conn, 0, len(g.users[userID]))
+		for c := range g.users[userID] {
+			conns = append(conns, c)
+		}
+		g.usersMu.Unlock()
+		for _, c := range conns {
+			c.send(frame)
+		}
 	}
 }
 

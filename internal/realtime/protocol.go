@@ -33,8 +33,9 @@ const (
 	FramePong     = "pong"
 	FrameTypingTo = "typing"
 	FrameStatus   = "presence"
-	FrameCall     = "call" // a call's state changed: ringing, joined, ended
-	FrameDesk     = "desk" // the help desk's news for one person: an offer, a request's place in line
+	FrameCall     = "call"   // a call's state changed: ringing, joined, ended
+	FrameDesk     = "desk"   // the help desk's news for one person: an offer, a request's place in line
+	FrameNotice   = "notice" // a notice for one person: a session's reminder
 )
 
 // inFrame is any frame a client may send; which fields matter depends on
