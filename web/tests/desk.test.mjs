@@ -470,10 +470,8 @@ describe('help desk', () => {
     assert.equal(await b.page.getByRole('textbox', { name: 'Private notes' }).inputValue(), 'Screen flickers; B knows displays');
     assert.equal(await b.page.evaluate(() => /** @type {any} */ (window).__parleyDesk.callId), callId, 'B joined the call that goes on');
 
-    // B decodes the customer's screen, and more frames keep coming. (Today
-    // B's video stream stops after its first packets, though packets keep
-    // reaching its transport — see the todo test below — so this is
-    // recorded here and asserted there.)
+    // B decodes the customer's screen, and more frames keep coming: recorded
+    // here and asserted in the test that follows.
     const decoded = async () => {
       const inbound = await inboundVideo(b.page, 'desk');
       return inbound.length === 1 && inbound[0].trackId.endsWith(':screen') ? inbound[0].framesDecoded : 0;
