@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -17,7 +18,10 @@ import (
 
 	"github.com/parley-chat/parley/internal/app"
 	"github.com/parley-chat/parley/internal/auth"
+	"github.com/parley-chat/parley/internal/billing"
+	"github.com/parley-chat/parley/internal/desk"
 	"github.com/parley-chat/parley/internal/httpx"
+	"github.com/parley-chat/parley/internal/market"
 )
 
 // openApp opens the database and applies migrations, for the
@@ -253,13 +257,89 @@ printed once; never run this on a server reachable by others.`,
 				fmt.Fprintf(tw, "%s\t%s\t%s\t\n", p.role, p.email, p.name)
 			}
 			tw.Flush()
+			if err := demoData(cmd.Context(), a); err != nil {
+				return cliError(err)
+			}
 			fmt.Fprintf(s.out, "\nPassword for every demo account: %s\n", demoPassword)
+			fmt.Fprintln(s.out, "Help desk: queue \"help\" (open around the clock), Sam Agent its agent and manager; the kiosk is /kiosk/Demo?queue=help")
+			fmt.Fprintln(s.out, "Marketplace: Elena Expert approved, with an approved per-minute listing she can start now; Min-jun Member's wallet holds 50.00 USD")
 			return nil
 		},
 	}
 	store.register(cmd.Flags())
 	envUsage(cmd.Flags())
 	return cmd
+}
+
+// demoData gives the demo accounts something to try: a help-desk queue
+// open around the clock with the agent in it, and an approved expert with a
+// listing one can start now, and money in the member's wallet. Running it
+// again changes nothing.
+func demoData(ctx context.Context, a *app.App) error {
+	byEmail := func(email string) (auth.User, error) { return a.Auth.UserByEmail(ctx, email) }
+	admin, err := byEmail("admin@demo.parley.example")
+	if err != nil {
+		return err
+	}
+	agent, err := byEmail("agent@demo.parley.example")
+	if err != nil {
+		return err
+	}
+	expert, err := byEmail("expert@demo.parley.example")
+	if err != nil {
+		return err
+	}
+	member, err := byEmail("member@demo.parley.example")
+	if err != nil {
+		return err
+	}
+	week := desk.Week{}
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		week[d] = []desk.Interval{{Open: "00:00", Close: "24:00"}}
+	}
+	if _, err := a.Desk.Queue(ctx, "help"); errors.Is(err, desk.ErrNotFound) {
+		if _, err := a.Desk.CreateQueue(ctx, desk.QueueInput{Key: "help", Name: "Help", Channels: []string{"video", "voice", "chat"},
+			Hours: &desk.Schedule{TimeZone: "UTC", Weekly: week}, Origins: []string{"http://localhost:8080"}}); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	if _, err := a.Desk.SetAgent(ctx, agent.ID, desk.AgentInput{Queues: []string{"help"}, Manager: true}); err != nil {
+		return err
+	}
+	if _, err := a.Market.Expert(ctx, expert.ID); errors.Is(err, market.ErrNotFound) {
+		if _, err := a.Market.Apply(ctx, expert.ID, market.Application{Headline: "Guitar teacher", Bio: "Twenty years of teaching beginners.",
+			Languages: []string{"en", "ko"}, Categories: []string{"art-music"}, TimeZone: "UTC"}); err != nil {
+			return err
+		}
+		if _, err := a.Market.ReviewExpert(ctx, admin.ID, expert.ID, "approve", ""); err != nil {
+			return err
+		}
+		l, err := a.Market.CreateListing(ctx, expert.ID, market.ListingInput{Title: "Guitar basics, live", Category: "art-music",
+			Description: "Your first chords and strumming patterns, on video.", Languages: []string{"en", "ko"},
+			PriceModel: market.PerMinute, Price: billing.Money{Amount: 150, Currency: "USD"}, StartNow: true})
+		if err != nil {
+			return err
+		}
+		if _, err := a.Market.ReviewListing(ctx, admin.ID, l.ID, "approve", ""); err != nil {
+			return err
+		}
+		if _, err := a.Market.SetAvailability(ctx, expert.ID, market.Availability{Hours: desk.Schedule{TimeZone: "UTC", Weekly: week},
+			AvailableNow: true}); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	held, err := a.Billing.Ledger.Balance(ctx, a.DB, billing.Account{Kind: billing.Wallet, OwnerID: member.ID}, "USD")
+	if err != nil || held > 0 {
+		return err
+	}
+	return a.DB.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := a.Billing.TopUp(ctx, tx, member.ID, billing.Money{Amount: 5000, Currency: "USD"}, "demo")
+		return err
+	})
 }
 
 // readPassword reads one line from standard input, without echo when it is

@@ -9,7 +9,9 @@ import (
 
 	"github.com/parley-chat/parley/internal/app"
 	"github.com/parley-chat/parley/internal/auth"
+	"github.com/parley-chat/parley/internal/billing"
 	"github.com/parley-chat/parley/internal/db/dbtest"
+	"github.com/parley-chat/parley/internal/market"
 )
 
 const testPassword = "correct horse battery"
@@ -264,6 +266,20 @@ func TestDemo(t *testing.T) {
 					t.Fatalf("run %d: %s has role %q, want %q", run, email, u.Role, role)
 				}
 				got[email] = u.ID
+			}
+			// Something to try: the desk's queue with its agent, a listing to
+			// start now, money in the member's wallet — once, however often it runs.
+			agent := userByEmail(t, a, "agent@demo.parley.example")
+			if ag, err := a.Desk.Agent(ctx, agent.ID); err != nil || len(ag.Queues) != 1 || !ag.Manager {
+				t.Fatalf("run %d: the demo agent: %+v %v", run, ag, err)
+			}
+			ls, _, err := a.Market.Search(ctx, market.Query{})
+			if err != nil || len(ls) != 1 || !ls[0].StartNow {
+				t.Fatalf("run %d: the demo listings: %+v %v", run, ls, err)
+			}
+			member := userByEmail(t, a, "member@demo.parley.example")
+			if w, err := a.Billing.Ledger.Balance(ctx, a.DB, billing.Account{Kind: billing.Wallet, OwnerID: member.ID}, "USD"); err != nil || w != 5000 {
+				t.Fatalf("run %d: the demo wallet holds %d (%v)", run, w, err)
 			}
 			if ids != nil && !equalMaps(ids, got) {
 				t.Fatalf("the second run replaced accounts: %v, then %v", ids, got)
