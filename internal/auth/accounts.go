@@ -258,6 +258,12 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 // a kiosk — and its first API token. A bot has role member and no
 // password: it cannot sign in, it only uses its token.
 func (s *Service) CreateBot(ctx context.Context, name string) (User, string, error) {
+	return s.createTokenAccount(ctx, "bot", name, false, nil)
+}
+
+// createTokenAccount makes a password-less account (a bot's or a guest's)
+// and its one token, which expires at expires if given.
+func (s *Service) createTokenAccount(ctx context.Context, kind, name string, guest bool, expires *time.Time) (User, string, error) {
 	var v httpx.Validator
 	name = checkName(&v, name)
 	if err := v.Err(); err != nil {
@@ -270,14 +276,20 @@ func (s *Service) CreateBot(ctx context.Context, name string) (User, string, err
 	)
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		email := "bot-" + strings.ReplaceAll(id, "-", "") + "@bots.parley.invalid"
+		email := kind + "-" + strings.ReplaceAll(id, "-", "") + "@" + kind + "s.parley.invalid"
 		if u, err = s.insertUser(ctx, tx, email, name, RoleMember, ""); err != nil {
 			return err
 		}
+		if guest {
+			if _, err = tx.ExecContext(ctx, `UPDATE users SET guest = true WHERE id = $1`, u.ID); err != nil {
+				return err
+			}
+			u.Guest = true
+		}
 		var hash string
 		secret, hash = newSecret(tokenPrefix)
-		_, err = tx.ExecContext(ctx, `INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6)`, newID(), u.ID, "bot", secret[:len(tokenPrefix)+6], hash, s.now())
+		_, err = tx.ExecContext(ctx, `INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, newID(), u.ID, kind, secret[:len(tokenPrefix)+6], hash, s.now(), expires)
 		return err
 	})
 	return u, secret, err

@@ -2,11 +2,7 @@ package auth
 
 import (
 	"context"
-	"database/sql"
-	"strings"
 	"time"
-
-	"github.com/parley-chat/parley/internal/httpx"
 )
 
 // GuestTokenLifetime bounds a guest's token: long enough for a wait, a
@@ -53,31 +49,6 @@ func guestMay(pattern string) bool { return guestRoutes[pattern] }
 // CreateGuest makes a guest account and its token, valid for
 // GuestTokenLifetime. Guests never appear in people search.
 func (s *Service) CreateGuest(ctx context.Context, name string) (User, string, error) {
-	var v httpx.Validator
-	name = checkName(&v, name)
-	if err := v.Err(); err != nil {
-		return User{}, "", err
-	}
-	id := newID()
-	var (
-		u      User
-		secret string
-	)
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		email := "guest-" + strings.ReplaceAll(id, "-", "") + "@guests.parley.invalid"
-		if u, err = s.insertUser(ctx, tx, email, name, RoleMember, ""); err != nil {
-			return err
-		}
-		if _, err = tx.ExecContext(ctx, `UPDATE users SET guest = true WHERE id = $1`, u.ID); err != nil {
-			return err
-		}
-		u.Guest = true
-		var hash string
-		secret, hash = newSecret(tokenPrefix)
-		_, err = tx.ExecContext(ctx, `INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, newID(), u.ID, "guest", secret[:len(tokenPrefix)+6], hash, s.now(), s.now().Add(GuestTokenLifetime))
-		return err
-	})
-	return u, secret, err
+	expires := s.now().Add(GuestTokenLifetime)
+	return s.createTokenAccount(ctx, "guest", name, true, &expires)
 }

@@ -130,22 +130,28 @@ func (s *Service) dispatchOne(ctx context.Context) (*Offer, error) {
 			if err := tx.QueryRowContext(ctx, `SELECT ring_timeout_seconds FROM desk_queues WHERE id = $1`, w.queue).Scan(&ring); err != nil {
 				return err
 			}
-			now := s.now()
-			o := Offer{ID: newID(), RequestID: w.id, AgentID: agentID, State: "pending", CreatedAt: now,
-				ExpiresAt: now.Add(time.Duration(ring) * time.Second)}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO desk_offers (id, request_id, agent_id, state, created_at, expires_at)
-				VALUES ($1, $2, $3, 'pending', $4, $5)`, o.ID, o.RequestID, o.AgentID, o.CreatedAt, o.ExpiresAt); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE desk_requests SET status = 'offered', offers = offers + 1 WHERE id = $1`, w.id); err != nil {
-				return err
-			}
-			offer = &o
-			return nil
+			offer, err = s.insertOffer(ctx, tx, w.id, agentID, ring)
+			return err
 		}
 		return nil
 	})
 	return offer, err
+}
+
+// insertOffer rings agentID for a request in tx: the offer, and the
+// request marked offered.
+func (s *Service) insertOffer(ctx context.Context, tx *sql.Tx, requestID, agentID string, ringSeconds int) (*Offer, error) {
+	now := s.now()
+	o := Offer{ID: newID(), RequestID: requestID, AgentID: agentID, State: "pending", CreatedAt: now,
+		ExpiresAt: now.Add(time.Duration(ringSeconds) * time.Second)}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO desk_offers (id, request_id, agent_id, state, created_at, expires_at)
+		VALUES ($1, $2, $3, 'pending', $4, $5)`, o.ID, o.RequestID, o.AgentID, o.CreatedAt, o.ExpiresAt); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE desk_requests SET status = 'offered', offers = offers + 1 WHERE id = $1`, requestID); err != nil {
+		return nil, err
+	}
+	return &o, nil
 }
 
 // announceOffer rings the agent's devices and tells the customer someone
@@ -417,16 +423,9 @@ func (s *Service) Transfer(ctx context.Context, agentID, requestID string, in Tr
 			if free == 0 {
 				return ErrAgentUnavailable
 			}
-			o := Offer{ID: newID(), RequestID: requestID, AgentID: in.Agent, State: "pending", CreatedAt: now,
-				ExpiresAt: now.Add(time.Duration(ring) * time.Second)}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO desk_offers (id, request_id, agent_id, state, created_at, expires_at)
-				VALUES ($1, $2, $3, 'pending', $4, $5)`, o.ID, o.RequestID, o.AgentID, o.CreatedAt, o.ExpiresAt); err != nil {
+			if offer, err = s.insertOffer(ctx, tx, requestID, in.Agent, ring); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE desk_requests SET status = 'offered', offers = offers + 1 WHERE id = $1`, requestID); err != nil {
-				return err
-			}
-			offer = &o
 		}
 		if in.Warm {
 			return nil
@@ -575,11 +574,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 			}
 		}
 		// Wrap-up that ran out of time ends by itself.
-		rows, err = tx.QueryContext(ctx, `SELECT user_id FROM desk_agents WHERE status = 'wrapup' AND wrapup_until <= $1`, now)
-		if err != nil {
-			return err
-		}
-		if wrapped, err = scanIDs(rows); err != nil {
+		if wrapped, err = db.Strings(ctx, tx, `SELECT user_id FROM desk_agents WHERE status = 'wrapup' AND wrapup_until <= $1`, now); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE desk_agents SET status = 'available', status_since = $1, idle_since = $1, wrapup_until = NULL
@@ -642,21 +637,11 @@ func (s *Service) endSessionsWithoutCall(ctx context.Context) error {
 // openCallbacks moves booked callbacks into the line of queues that are
 // open (and whose preferred time has come).
 func (s *Service) openCallbacks(ctx context.Context, now time.Time) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT queue_id FROM desk_requests WHERE status = 'callback'
+	queues, err := db.Strings(ctx, s.db, `SELECT DISTINCT queue_id FROM desk_requests WHERE status = 'callback'
 		AND (callback_at IS NULL OR callback_at <= $1)`, now)
 	if err != nil {
 		return err
 	}
-	var queues []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		queues = append(queues, id)
-	}
-	rows.Close()
 	for _, id := range queues {
 		q, err := s.Queue(ctx, id)
 		if err != nil {
@@ -670,7 +655,7 @@ func (s *Service) openCallbacks(ctx context.Context, now time.Time) error {
 			return err
 		}
 	}
-	return rows.Err()
+	return nil
 }
 
 // Cancel is the customer giving up while waiting (or a booked callback
@@ -911,11 +896,7 @@ func validText(v string) bool { return utf8.ValidString(v) && !strings.ContainsR
 // PublishLine tells every waiting customer their place and estimated wait
 // when it changed since the last time this node told them.
 func (s *Service) PublishLine(ctx context.Context) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM desk_requests WHERE status IN ('waiting', 'offered') ORDER BY enqueued_at, id LIMIT 5000`)
-	if err != nil {
-		return err
-	}
-	ids, err := scanIDs(rows)
+	ids, err := db.Strings(ctx, s.db, `SELECT id FROM desk_requests WHERE status IN ('waiting', 'offered') ORDER BY enqueued_at, id LIMIT 5000`)
 	if err != nil {
 		return err
 	}
@@ -941,17 +922,4 @@ func (s *Service) PublishLine(ctx context.Context) error {
 type lineState struct {
 	status         string
 	position, wait int
-}
-
-func scanIDs(rows *sql.Rows) ([]string, error) {
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
 }

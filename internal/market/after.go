@@ -142,22 +142,9 @@ func (s *Service) Sweep(ctx context.Context) error {
 	if err := s.remind(ctx); err != nil {
 		return err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM market_sessions WHERE status IN ('ringing', 'active')
+	ids, err := db.Strings(ctx, s.db, `SELECT id FROM market_sessions WHERE status IN ('ringing', 'active')
 		OR (status = 'booked' AND end_at <= $1)`, s.now())
 	if err != nil {
-		return err
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, id := range ids {

@@ -182,24 +182,20 @@ func (h *HTTP) decodeDecision(w http.ResponseWriter, r *http.Request, approve bo
 }
 
 func (h *HTTP) reviewExpert(approve bool) httpx.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		p, err := auth.Need(r, auth.RoleAdmin)
-		if err != nil {
-			return err
-		}
-		in, err := h.decodeDecision(w, r, approve)
-		if err != nil {
-			return err
-		}
-		e, err := h.svc.ReviewExpert(r.Context(), p.User.ID, r.PathValue("id"), in.Decision, in.Reason)
-		if err != nil {
-			return Problem(err)
-		}
-		return httpx.WriteJSON(w, http.StatusOK, e)
-	}
+	return h.decide(approve, func(ctx context.Context, operator, id string, in decisionInput) (any, error) {
+		return h.svc.ReviewExpert(ctx, operator, id, in.Decision, in.Reason)
+	})
 }
 
 func (h *HTTP) reviewListing(approve bool) httpx.HandlerFunc {
+	return h.decide(approve, func(ctx context.Context, operator, id string, in decisionInput) (any, error) {
+		return h.svc.ReviewListing(ctx, operator, id, in.Decision, in.Reason)
+	})
+}
+
+// decide serves an operator's review decision on {id}: the body's, or
+// "approve" for the /approve shorthand.
+func (h *HTTP) decide(approve bool, fn func(ctx context.Context, operator, id string, in decisionInput) (any, error)) httpx.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		p, err := auth.Need(r, auth.RoleAdmin)
 		if err != nil {
@@ -209,11 +205,11 @@ func (h *HTTP) reviewListing(approve bool) httpx.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		l, err := h.svc.ReviewListing(r.Context(), p.User.ID, r.PathValue("id"), in.Decision, in.Reason)
+		out, err := fn(r.Context(), p.User.ID, r.PathValue("id"), in)
 		if err != nil {
 			return Problem(err)
 		}
-		return httpx.WriteJSON(w, http.StatusOK, l)
+		return httpx.WriteJSON(w, http.StatusOK, out)
 	}
 }
 
