@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -160,6 +161,22 @@ func TestTheMarketplaceFromApplyingToPayout(t *testing.T) {
 		admin.do("POST", "/api/v1/billing/payouts", map[string]any{"currency": "USD", "minimum": 500}).want(t, http.StatusOK)
 		if _, p, out := exa.balance(t); p != 0 || out != 960 {
 			t.Fatalf("after the payout the expert has %d payable, %d paid out", p, out)
+		}
+		// The expert's statement: earned, then paid out, newest first.
+		var st struct {
+			Items []struct {
+				Reason  string `json:"reason"`
+				Account string `json:"account"`
+				Amount  int64  `json:"amount"`
+			} `json:"items"`
+		}
+		exa.do("GET", "/api/v1/billing/statement", nil).want(t, http.StatusOK).decode(t, &st)
+		var lines []string
+		for _, it := range st.Items {
+			lines = append(lines, fmt.Sprintf("%s:%s:%d", it.Reason, it.Account, it.Amount))
+		}
+		if strings.Join(lines, ",") != "payout:payable:-960,payout:payout:960,commission:payable:960" {
+			t.Fatalf("the expert's statement: %v", lines)
 		}
 	})
 }

@@ -28,6 +28,7 @@ func NewHTTP(svc *Service) *HTTP { return &HTTP{svc: svc, MaxBody: httpx.Default
 func (h *HTTP) Routes(rt *httpx.Router) {
 	rt.Handle("GET /api/v1/billing/balance", h.balance)
 	rt.Handle("GET /api/v1/billing/ledger", h.ledger)
+	rt.Handle("GET /api/v1/billing/statement", h.statement)
 	rt.Handle("POST /api/v1/billing/topups", h.topUp)
 	rt.Handle("POST /api/v1/billing/payouts", h.payouts)
 }
@@ -172,6 +173,57 @@ func (h *HTTP) ledger(w http.ResponseWriter, r *http.Request) error {
 	}
 	page := map[string]any{"items": out, "more": more}
 	if more && len(out) > 0 {
+		page["next"] = out[len(out)-1].EntryID
+	}
+	return httpx.WriteJSON(w, http.StatusOK, page)
+}
+
+// statement lists the caller's own postings — wallet, holds, earnings and
+// payouts — newest first: an expert's statement of what they earned and
+// were paid, a learner's of what they spent.
+func (h *HTTP) statement(w http.ResponseWriter, r *http.Request) error {
+	p, err := auth.Need(r)
+	if err != nil {
+		return err
+	}
+	limit, err := httpx.PageLimit(r, 100, 500)
+	if err != nil {
+		return err
+	}
+	before := r.URL.Query().Get("before")
+	if before == "" {
+		before = "\uffff"
+	}
+	// Pages hold whole entries: limit counts the entries, newest first.
+	const mine = `FROM billing_accounts a JOIN billing_lines l ON l.account_id = a.id JOIN billing_entries e ON e.id = l.entry_id
+		WHERE a.owner_id = $1 AND a.kind IN ('wallet', 'hold', 'payable', 'payout')`
+	rows, err := h.svc.db.QueryContext(r.Context(), `SELECT e.id, e.created_at, e.reason, e.ref, a.kind, a.owner_id, e.currency, l.amount `+mine+`
+		AND e.id IN (SELECT DISTINCT e.id `+mine+` AND e.id < $2 ORDER BY e.id DESC LIMIT $3)
+		ORDER BY e.id DESC, a.kind`, p.User.ID, before, limit+1)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	out := []Posting{}
+	entries := 0
+	for rows.Next() {
+		var ps Posting
+		if err := rows.Scan(&ps.EntryID, &ps.At, &ps.Reason, &ps.Ref, &ps.Account, &ps.OwnerID, &ps.Currency, &ps.Amount); err != nil {
+			return err
+		}
+		if len(out) == 0 || out[len(out)-1].EntryID != ps.EntryID {
+			entries++
+		}
+		if entries > limit {
+			break
+		}
+		out = append(out, ps)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	page := map[string]any{"items": out, "more": entries > limit}
+	if entries > limit {
 		page["next"] = out[len(out)-1].EntryID
 	}
 	return httpx.WriteJSON(w, http.StatusOK, page)
