@@ -259,7 +259,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		}
 	}
 	a.Market = market.NewService(d, market.Config{Chat: a.Chat, Calls: a.Calls, Meter: callMeter{a.Calls}, Billing: a.Billing,
-		Mail: mailer, Notify: busNotices{a.Bus}, Now: cfg.Now, Log: log})
+		Blobs: a.blobs, Mail: mailer, Notify: busNotices{a.Bus}, Now: cfg.Now, Log: log})
 	billingHTTP, marketHTTP := billing.NewHTTP(a.Billing), market.NewHTTP(a.Market)
 	billingHTTP.MaxBody, marketHTTP.MaxBody = cfg.MaxBodyBytes, cfg.MaxBodyBytes
 

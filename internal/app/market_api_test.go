@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -56,7 +57,16 @@ func TestTheMarketplaceFromApplyingToPayout(t *testing.T) {
 
 		application := map[string]any{"headline": "Windows on a Mac", "bio": "I install Windows on Macs.", "languages": []string{"en"},
 			"categories": []string{"computers-electronics"}, "time_zone": "UTC"}
+		var photo struct {
+			ID   string `json:"id"`
+			Kind string `json:"kind"`
+		}
+		exa.doBody("POST", "/api/v1/market/media", "image/png", bytes.NewReader(pngImage(t, 4, 4)), nil).want(t, http.StatusCreated).decode(t, &photo)
+		exa.doBody("POST", "/api/v1/market/media", "image/svg+xml", strings.NewReader(`<svg xmlns="http://www.w3.org/2000/svg"/>`), nil).
+			problem(t, 415, "unsupported-media-type")
+		application["photo"] = photo.ID
 		exa.do("POST", "/api/v1/market/experts/apply", application).want(t, http.StatusOK)
+		e.client().do("GET", "/api/v1/market/media/"+photo.ID, nil).problem(t, 404, "not-found") // not approved yet
 		exa.do("POST", "/api/v1/market/experts/apply", map[string]any{"headline": "", "bio": "x", "languages": []string{},
 			"categories": []string{"astrology"}}).problem(t, 422, "validation")
 		listing := map[string]any{"title": "Windows on your Mac", "description": "Boot Camp or a VM, set up live.", "category": "computers-electronics",
@@ -64,6 +74,10 @@ func TestTheMarketplaceFromApplyingToPayout(t *testing.T) {
 		exa.do("POST", "/api/v1/market/listings", listing).problem(t, 403, "forbidden") // not approved yet
 		lea.do("POST", "/api/v1/market/experts/"+exaU.ID+"/approve", nil).problem(t, 403, "forbidden")
 		admin.do("POST", "/api/v1/market/experts/"+exaU.ID+"/approve", nil).want(t, http.StatusOK)
+		if got := e.client().do("GET", "/api/v1/market/media/"+photo.ID, nil).want(t, http.StatusOK); got.header.Get("Content-Type") != "image/png" ||
+			got.header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Fatalf("the approved expert's photo: %v", got.header)
+		}
 
 		bad := map[string]any{}
 		for k, v := range listing {

@@ -111,11 +111,12 @@ type Application struct {
 	TimeZone            string   `json:"time_zone"`
 }
 
-func (s *Service) checkApplication(ctx context.Context, a *Application) error {
+func (s *Service) checkApplication(ctx context.Context, userID string, a *Application) error {
 	var v httpx.Validator
 	a.Headline = text(&v, "headline", a.Headline, true, 120)
 	a.Bio = text(&v, "bio", a.Bio, true, 5000)
 	a.Photo = text(&v, "photo", a.Photo, false, 64)
+	s.ownMedia(ctx, &v, "photo", a.Photo, "photo", userID)
 	a.Credentials = text(&v, "credentials", a.Credentials, false, 5000)
 	a.LicenceNumber = text(&v, "licence_number", a.LicenceNumber, false, 100)
 	a.LicenceJurisdiction = text(&v, "licence_jurisdiction", a.LicenceJurisdiction, false, 100)
@@ -154,7 +155,7 @@ func (s *Service) checkApplication(ctx context.Context, a *Application) error {
 // sent back for changes sends it to review again; an approved expert's
 // edits keep them approved (listings are reviewed on their own).
 func (s *Service) Apply(ctx context.Context, userID string, a Application) (Expert, error) {
-	if err := s.checkApplication(ctx, &a); err != nil {
+	if err := s.checkApplication(ctx, userID, &a); err != nil {
 		return Expert{}, err
 	}
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {

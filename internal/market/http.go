@@ -2,6 +2,7 @@ package market
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -24,6 +25,8 @@ func (h *HTTP) Routes(rt *httpx.Router) {
 	rt.Handle("GET /api/v1/market/categories", h.categories)
 	rt.Handle("PUT /api/v1/market/categories/{key}", h.putCategory)
 	rt.Handle("POST /api/v1/market/experts/apply", h.apply)
+	rt.Handle("POST /api/v1/market/media", h.uploadMedia)
+	rt.Handle("GET /api/v1/market/media/{id}", h.media)
 	rt.Handle("GET /api/v1/market/experts", h.experts)
 	rt.Handle("GET /api/v1/market/experts/me", h.me)
 	rt.Handle("GET /api/v1/market/experts/me/listings", h.myListings)
@@ -648,5 +651,50 @@ func (h *HTTP) hideReview(w http.ResponseWriter, r *http.Request) error {
 		return Problem(err)
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *HTTP) uploadMedia(w http.ResponseWriter, r *http.Request) error {
+	p, err := auth.Need(r)
+	if err != nil {
+		return err
+	}
+	if r.ContentLength > MaxVideoBytes {
+		return httpx.TooLarge(MaxVideoBytes)
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, MaxVideoBytes+1)
+	m, err := h.svc.UploadMedia(r.Context(), p.User.ID, r.Body)
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		return httpx.TooLarge(MaxVideoBytes)
+	}
+	if err != nil {
+		return Problem(err)
+	}
+	w.Header().Set("Location", "/api/v1/market/media/"+m.ID)
+	return httpx.WriteJSON(w, http.StatusCreated, m)
+}
+
+// media serves a photo or video inline — only the sniffed raster and video
+// types are ever stored — with ranges (a video seeks), nosniff and a
+// sandboxing CSP.
+func (h *HTTP) media(w http.ResponseWriter, r *http.Request) error {
+	viewer, operator := "", false
+	if p := auth.FromContext(r.Context()); p != nil {
+		viewer, operator = p.User.ID, p.Is(auth.RoleAdmin)
+	}
+	m, f, err := h.svc.OpenMedia(r.Context(), viewer, operator, r.PathValue("id"))
+	if err != nil {
+		return Problem(err)
+	}
+	defer f.Close()
+	hd := w.Header()
+	hd.Set("Content-Type", m.ContentType)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	hd.Set("Content-Disposition", "inline")
+	hd.Set("Cache-Control", "private, no-cache")
+	hd.Set("ETag", `"`+m.ID+`"`)
+	http.ServeContent(w, r, "", m.CreatedAt, f)
 	return nil
 }

@@ -70,11 +70,12 @@ type ListingInput struct {
 	StartNow           bool          `json:"start_now"`
 }
 
-func (s *Service) checkListing(ctx context.Context, in *ListingInput) error {
+func (s *Service) checkListing(ctx context.Context, expertID string, in *ListingInput) error {
 	var v httpx.Validator
 	in.Title = text(&v, "title", in.Title, true, 120)
 	in.Description = text(&v, "description", in.Description, true, 10000)
 	in.IntroVideo = text(&v, "intro_video", in.IntroVideo, false, 64)
+	s.ownMedia(ctx, &v, "intro_video", in.IntroVideo, "video", expertID)
 	in.Languages = languages(&v, "languages", in.Languages)
 	if _, err := s.category(ctx, s.db, in.Category); errors.Is(err, ErrNotFound) {
 		v.Check(false, "category", "no such category")
@@ -123,7 +124,7 @@ func (s *Service) checkListing(ctx context.Context, in *ListingInput) error {
 // CreateListing adds a listing for an approved expert; it waits for the
 // operator's review before anyone sees it.
 func (s *Service) CreateListing(ctx context.Context, expertID string, in ListingInput) (Listing, error) {
-	if err := s.checkListing(ctx, &in); err != nil {
+	if err := s.checkListing(ctx, expertID, &in); err != nil {
 		return Listing{}, err
 	}
 	id := newID()
@@ -158,7 +159,7 @@ func requireApproved(ctx context.Context, tx *sql.Tx, expertID string) error {
 // a material edit: the listing goes back to review and out of sight
 // until the operator approves it again.
 func (s *Service) UpdateListing(ctx context.Context, expertID, id string, in ListingInput) (Listing, error) {
-	if err := s.checkListing(ctx, &in); err != nil {
+	if err := s.checkListing(ctx, expertID, &in); err != nil {
 		return Listing{}, err
 	}
 	old, err := s.listing(ctx, id)

@@ -20,6 +20,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/parley-chat/parley/internal/billing"
+	"github.com/parley-chat/parley/internal/blob"
 	"github.com/parley-chat/parley/internal/db"
 	"github.com/parley-chat/parley/internal/httpx"
 	"github.com/parley-chat/parley/internal/mail"
@@ -61,6 +62,7 @@ type Config struct {
 	Calls   Calls
 	Meter   Meter
 	Billing *billing.Service
+	Blobs   blob.Store  // experts' photos and listings' intro videos
 	Mail    mail.Mailer // reminders by e-mail (none when nil)
 	Notify  Notifier    // reminders in the app (none when nil)
 	Now     func() time.Time
@@ -189,6 +191,8 @@ func Problem(err error) error {
 		return httpx.Forbidden(err.Error())
 	case errors.Is(err, ErrApplied):
 		return httpx.Conflict("already-applied", "you have applied already; edit your application instead")
+	case errors.Is(err, ErrMediaTooLarge):
+		return httpx.NewProblem(413, "too-large", "Too large", strings.TrimPrefix(err.Error(), ErrMediaTooLarge.Error()+": "))
 	case errors.Is(err, ErrSlotTaken):
 		return httpx.Conflict("slot-taken", "that time was just taken; choose another")
 	case errors.Is(err, ErrUnavailable):
