@@ -178,6 +178,13 @@ describe('marketplace', () => {
     const form = applicant.page.getByRole('form', { name: 'Become an expert' });
     await form.getByRole('textbox', { name: 'Headline' }).fill('Nurse and nutrition coach');
     await form.getByRole('textbox', { name: 'About you' }).fill('Twelve years on the ward.');
+    // A photo uploads at once and shows; a file that is no photo is refused.
+    const onePixel = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+    await form.getByLabel('Photo').setInputFiles({ name: 'page.svg', mimeType: 'image/svg+xml', buffer: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>') });
+    await form.getByText('send a JPEG, PNG or WebP photo, or an MP4 or WebM video').waitFor();
+    await form.getByLabel('Photo').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: onePixel });
+    await form.getByText('Uploaded.').waitFor();
+    await form.locator('.market-media-preview img').waitFor();
     await form.getByRole('checkbox', { name: 'Health' }).check();
     await form.getByRole('textbox', { name: 'Licence number' }).waitFor();
     await form.getByRole('button', { name: 'Apply' }).click();
@@ -186,6 +193,8 @@ describe('marketplace', () => {
     await form.getByRole('textbox', { name: 'Licence jurisdiction' }).fill('Seoul');
     await form.getByRole('button', { name: 'Apply' }).click();
     await applicant.page.getByText('Waiting for review').first().waitFor();
+    const mine = await applicant.page.evaluate(() => fetch('/api/v1/market/experts/me').then((r) => r.json()));
+    assert.ok(mine.photo, 'the application carries the uploaded photo');
 
     const operator = await adminContext.newPage();
     const problems = watch(operator);

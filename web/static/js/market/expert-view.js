@@ -10,7 +10,7 @@ import { Notice } from '../components/notice.js';
 import { describeError } from '../components/form-controller.js';
 import { marketApi } from './market-api.js';
 import { minorDigits, parseMajor, priceShort, toMajorText } from './money.js';
-import { categoryName, field, marketPage, splitList, statusName } from './shared.js';
+import { categoryName, field, marketPage, mediaPicker, splitList, statusName } from './shared.js';
 import { balanceList, sessionList } from './wallet-view.js';
 
 /** @typedef {import('../app.js').ViewContext} ViewContext */
@@ -115,6 +115,7 @@ function applicationForm(ctx, categories, expert, done) {
   const licence = input('licence_number', expert?.licence_number ?? '');
   const jurisdiction = input('licence_jurisdiction', expert?.licence_jurisdiction ?? '');
   const zone = input('time_zone', expert?.time_zone ?? Intl.DateTimeFormat().resolvedOptions().timeZone);
+  const photo = mediaPicker(i18n, 'photo', expert?.photo);
   const boxes = categories.map((c) => {
     const boxId = uniqueId('cat');
     const box = el('input', { type: 'checkbox', id: boxId, value: c.key, checked: expert?.categories.includes(c.key) ?? false, 'data-health': c.health });
@@ -135,6 +136,7 @@ function applicationForm(ctx, categories, expert, done) {
     expert ? null : el('p', { class: 'lead' }, i18n.t('market.apply.intro')),
     field(i18n.t('market.apply.headline'), headline),
     field(i18n.t('market.apply.bio'), bio),
+    photo.node,
     field(i18n.t('market.apply.languages'), languages, i18n.t('market.apply.languagesHint')),
     el('fieldset', { class: 'market-checks' }, el('legend', {}, i18n.t('market.apply.categories')), ...boxes.map((b) => b.node)),
     field(i18n.t('market.apply.credentials'), credentials),
@@ -150,6 +152,7 @@ function applicationForm(ctx, categories, expert, done) {
         headline: headline.value, bio: bio.value, languages: splitList(languages.value),
         categories: boxes.filter(({ box }) => box.checked).map(({ c }) => c.key),
         credentials: credentials.value, licence_number: licence.value, licence_jurisdiction: jurisdiction.value, time_zone: zone.value.trim(),
+        photo: photo.value(),
       });
       done();
     } catch (error) {
@@ -235,6 +238,7 @@ function listingForm(ctx, categories, listing, done) {
   const cancellation = el('select', { id: uniqueId('cancellation') },
     ...(/** @type {const} */ (['flexible', 'moderate', 'strict'])).map((p) => el('option', { value: p, selected: (listing?.cancellation ?? 'flexible') === p },
       `${i18n.t(/** @type {const} */ (`market.policyName.${p}`))} — ${i18n.t(/** @type {const} */ (`market.policy.${p}`))}`)));
+  const intro = mediaPicker(i18n, 'video', listing?.intro_video);
   const startNowId = uniqueId('startnow');
   const startNow = el('input', { type: 'checkbox', id: startNowId, checked: listing?.start_now ?? true });
   const notice = Notice.create('error');
@@ -242,6 +246,7 @@ function listingForm(ctx, categories, listing, done) {
     el('h3', { id: `${startNowId}-title` }, i18n.t(listing ? 'market.listingForm.editTitle' : 'market.listingForm.newTitle')),
     field(i18n.t('market.listingForm.title'), title),
     field(i18n.t('market.listingForm.description'), description),
+    intro.node,
     field(i18n.t('market.filter.category'), category),
     field(i18n.t('market.apply.languages'), languages, i18n.t('market.apply.languagesHint')),
     field(i18n.t('market.filter.priceModel'), model),
@@ -269,7 +274,7 @@ function listingForm(ctx, categories, listing, done) {
       price_model: /** @type {ListingInput['price_model']} */ (model.value), price: { amount, currency: currency.value },
       min_billable_minutes: metered ? Number(minimum.value || '1') : 0,
       session_minutes: length.value.trim() === '' ? null : Number(length.value),
-      cancellation: cancellation.value, start_now: startNow.checked,
+      cancellation: cancellation.value, start_now: startNow.checked, intro_video: intro.value(),
     };
     try {
       if (listing) await marketApi.updateListing(listing.id, input);

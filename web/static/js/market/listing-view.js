@@ -8,7 +8,7 @@ import { ApiError } from '../api.js';
 import { el, uniqueId } from '../components/dom.js';
 import { Notice } from '../components/notice.js';
 import { describeError } from '../components/form-controller.js';
-import { marketApi } from './market-api.js';
+import { marketApi, mediaURL } from './market-api.js';
 import { formatMoney, holdFor, money, priceRule } from './money.js';
 import { categoryName, languageName, marketPage, stars } from './shared.js';
 
@@ -71,6 +71,10 @@ function details(ctx, listing, headline, categories) {
       el('dt', {}, i18n.t('market.filter.language')), el('dd', {}, listing.languages.map((tag) => languageName(i18n, tag)).join(', '))),
     hold.amount > 0
       ? el('p', { class: 'muted market-hold-note' }, i18n.t('market.listing.holdNote', { hold: formatMoney(i18n, hold.amount, listing.price.currency), minutes: hold.minutes }))
+      : null,
+    listing.intro_video
+      ? el('video', { class: 'market-intro', src: mediaURL(listing.intro_video), controls: true, preload: 'metadata',
+        'aria-label': i18n.t('market.media.video') })
       : null,
     el('p', { class: 'market-description' }, listing.description),
   ].filter((node) => node !== null);

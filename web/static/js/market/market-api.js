@@ -58,6 +58,7 @@ import { ApiError } from '../api.js';
  * @property {number | null} session_minutes
  * @property {string} cancellation
  * @property {boolean} start_now
+ * @property {string} [intro_video] an uploaded video's id
  */
 
 /**
@@ -73,6 +74,7 @@ import { ApiError } from '../api.js';
  * @property {string} [licence_number]
  * @property {string} [licence_jurisdiction]
  * @property {string} time_zone
+ * @property {string} [photo]
  * @property {string} created_at
  */
 
@@ -86,6 +88,16 @@ import { ApiError } from '../api.js';
  * @property {string} licence_number
  * @property {string} licence_jurisdiction
  * @property {string} time_zone
+ * @property {string} [photo] an uploaded photo's id
+ */
+
+/**
+ * An uploaded photo or intro video.
+ * @typedef {Object} Media
+ * @property {string} id
+ * @property {'photo' | 'video'} kind
+ * @property {string} content_type
+ * @property {number} size
  */
 
 /**
@@ -230,6 +242,37 @@ async function request(method, path, body) {
 
 const id = encodeURIComponent;
 
+/**
+ * Uploads a photo or a video as the raw body; the server decides what it
+ * is from its bytes.
+ * @param {Blob} file
+ * @returns {Promise<Media>}
+ */
+async function upload(file) {
+  /** @type {Response} */
+  let response;
+  try {
+    response = await fetch(`${base}/market/media`, {
+      method: 'POST', credentials: 'same-origin', cache: 'no-store',
+      headers: { Accept: 'application/json', 'Content-Type': 'application/octet-stream' }, body: file,
+    });
+  } catch {
+    throw new ApiError(0, { title: 'Network error' }, null);
+  }
+  if (response.ok) return response.json();
+  /** @type {import('../api.js').Problem} */
+  let problem = { status: response.status };
+  try {
+    problem = await response.json();
+  } catch {
+    // An unexplained failure.
+  }
+  throw new ApiError(response.status, problem, null);
+}
+
+/** @param {string} mediaId */
+export const mediaURL = (mediaId) => `${base}/market/media/${encodeURIComponent(mediaId)}`;
+
 export const marketApi = {
   /** @returns {Promise<Page<Category>>} */
   categories: () => request('GET', '/market/categories'),
@@ -256,6 +299,7 @@ export const marketApi = {
   myExpert: () => request('GET', '/market/experts/me'),
   /** @param {Application} input @returns {Promise<Expert>} */
   apply: (input) => request('POST', '/market/experts/apply', input),
+  upload,
   /** @returns {Promise<Page<Listing>>} */
   myListings: () => request('GET', '/market/experts/me/listings'),
   /** @param {'expert' | 'listing'} subject @param {string} subjectId @returns {Promise<Page<Decision>>} */

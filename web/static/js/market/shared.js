@@ -1,7 +1,8 @@
 // What the marketplace's screens share: their navigation, stars, category
 // and language names, and the page frame.
 
-import { el } from '../components/dom.js';
+import { marketApi, mediaURL } from './market-api.js';
+import { el, uniqueId } from '../components/dom.js';
 
 /** @typedef {import('../app.js').ViewContext} ViewContext */
 /** @typedef {import('../i18n.js').I18n} I18n */
@@ -107,4 +108,52 @@ export function field(label, control, hint) {
     el('label', { for: control.id }, label),
     control,
     hint ? el('p', { class: 'field-hint', id: hintId }, hint) : null);
+}
+
+/**
+ * A file picker that uploads a photo or an intro video at once and keeps
+ * its id: value() is what the form sends ("" for none).
+ * @param {I18n} i18n
+ * @param {'photo' | 'video'} kind
+ * @param {string} [current] the id already set
+ * @returns {{ node: HTMLElement, value: () => string }}
+ */
+export function mediaPicker(i18n, kind, current = '') {
+  let chosen = current;
+  const inputId = uniqueId(kind);
+  const input = /** @type {HTMLInputElement} */ (el('input', { type: 'file', id: inputId,
+    accept: kind === 'photo' ? 'image/jpeg,image/png,image/webp' : 'video/mp4,video/webm' }));
+  const status = el('p', { class: 'field-hint', role: 'status' });
+  const preview = el('div', { class: 'market-media-preview' });
+  const show = () => {
+    preview.replaceChildren();
+    if (!chosen) return;
+    preview.append(kind === 'photo'
+      ? el('img', { src: mediaURL(chosen), alt: i18n.t('market.media.photoAlt'), width: 96, height: 96 })
+      : el('video', { src: mediaURL(chosen), controls: true, preload: 'metadata', width: 240 }));
+  };
+  input.addEventListener('change', async () => {
+    const file = input.files?.[0];
+    if (!file) return;
+    status.textContent = i18n.t('market.media.uploading');
+    try {
+      const media = await marketApi.upload(file);
+      if (media.kind !== kind) {
+        status.textContent = i18n.t(kind === 'photo' ? 'market.media.wantPhoto' : 'market.media.wantVideo');
+        return;
+      }
+      chosen = media.id;
+      status.textContent = i18n.t('market.media.uploaded');
+      show();
+    } catch (error) {
+      status.textContent = error instanceof Error ? error.message : String(error);
+    }
+  });
+  show();
+  return {
+    node: el('div', { class: 'field' },
+      el('label', { for: inputId }, i18n.t(kind === 'photo' ? 'market.media.photo' : 'market.media.video')),
+      input, status, preview),
+    value: () => chosen,
+  };
 }
