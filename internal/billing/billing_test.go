@@ -298,3 +298,53 @@ func TestManyConcurrentSessionsRefundsAndPayoutsBalanceToTheCent(t *testing.T) {
 		t.Logf("captured %d, refunded %d, paid out %d", captured, refunded, paid)
 	})
 }
+
+func TestScheduledPayoutsPayEveryoneAboveTheMinimumOnce(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		f.must(func(tx *sql.Tx) error { _, err := f.svc.TopUp(f.ctx, tx, "lea", usd(100_000), "t"); return err })
+		f.must(func(tx *sql.Tx) error {
+			_, err := f.svc.TopUp(f.ctx, tx, "lea", Money{Amount: 100_000, Currency: "EUR"}, "t")
+			return err
+		})
+		settle := func(payee string, m Money) {
+			t.Helper()
+			f.must(func(tx *sql.Tx) error {
+				h, err := f.svc.PlaceHold(f.ctx, tx, "lea", m, "s")
+				if err != nil {
+					return err
+				}
+				_, err = f.svc.Settle(f.ctx, tx, h.ID, m.Amount, payee, 2000)
+				return err
+			})
+		}
+		settle("rich", usd(10_000))                            // 8,000 payable
+		settle("poor", usd(1_000))                             // 800: below the minimum
+		settle("euro", Money{Amount: 20_000, Currency: "EUR"}) // 16,000 EUR payable
+		var wg sync.WaitGroup
+		results := make(chan []PaidOut, 2)
+		for range 2 { // two nodes run the schedule at once
+			wg.Go(func() {
+				paid, err := f.svc.PayOutDue(f.ctx, 5_000)
+				if err != nil {
+					t.Error(err)
+				}
+				results <- paid
+			})
+		}
+		wg.Wait()
+		close(results)
+		total := map[string]int64{}
+		for paid := range results {
+			for _, p := range paid {
+				total[p.PayeeID+" "+p.Amount.Currency] += p.Amount.Amount
+			}
+		}
+		if len(total) != 2 || total["rich USD"] != 8_000 || total["euro EUR"] != 16_000 {
+			t.Fatalf("paid out %v", total)
+		}
+		if f.balance(Payable, "poor") != 800 || f.balance(Payable, "rich") != 0 {
+			t.Fatal("the payout run paid the wrong people")
+		}
+		f.checkBooks()
+	})
+}
