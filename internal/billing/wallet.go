@@ -35,6 +35,18 @@ type Hold struct {
 	State     string    `json:"state"` // held, settled, released
 	Ref       string    `json:"ref"`
 	CreatedAt time.Time `json:"created_at"`
+
+	source string // where the money came from: Wallet, or External (a card at a provider)
+}
+
+// from is the account a hold's money came from and goes back to when
+// released or refunded: the payer's wallet, or the outside world for money
+// a provider holds on a card.
+func (h Hold) from() Account {
+	if h.source == External {
+		return Account{External, ""}
+	}
+	return Account{Wallet, h.UserID}
 }
 
 // Settlement is captured money split between payee and platform.
@@ -84,22 +96,32 @@ func (s *Service) TopUp(ctx context.Context, tx *sql.Tx, userID string, m Money,
 // PlaceHold sets money aside from userID's wallet for ref (a session):
 // ErrInsufficient when the wallet has less.
 func (s *Service) PlaceHold(ctx context.Context, tx *sql.Tx, userID string, m Money, ref string) (Hold, error) {
+	return s.placeHold(ctx, tx, userID, m, ref, Wallet, "")
+}
+
+// placeHold records a hold of m for ref, its money from the payer's wallet
+// (source Wallet) or from outside (External: a provider's authorization,
+// entryRef naming it on the ledger's entry instead of the hold).
+func (s *Service) placeHold(ctx context.Context, tx *sql.Tx, userID string, m Money, ref, source, entryRef string) (Hold, error) {
 	m, err := checkMoney(m, false)
 	if err != nil {
 		return Hold{}, err
 	}
-	h := Hold{ID: newID(), UserID: userID, Amount: m, State: "held", Ref: ref, CreatedAt: s.now()}
-	if err := s.Ledger.Lock(ctx, tx, m.Currency, Account{Wallet, userID}, Account{HoldAcct, userID}); err != nil {
+	h := Hold{ID: newID(), UserID: userID, Amount: m, State: "held", Ref: ref, CreatedAt: s.now(), source: source}
+	if entryRef == "" {
+		entryRef = h.ID
+	}
+	if err := s.Ledger.Lock(ctx, tx, m.Currency, h.from(), Account{HoldAcct, userID}); err != nil {
 		return Hold{}, err
 	}
-	if _, err := s.Ledger.Post(ctx, tx, Entry{Reason: "hold", Ref: h.ID, Currency: m.Currency, Lines: []Line{
-		{Account{Wallet, userID}, -m.Amount},
+	if _, err := s.Ledger.Post(ctx, tx, Entry{Reason: "hold", Ref: entryRef, Currency: m.Currency, Lines: []Line{
+		{h.from(), -m.Amount},
 		{Account{HoldAcct, userID}, m.Amount},
 	}}); err != nil {
 		return Hold{}, err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO billing_holds (id, user_id, currency, amount, state, ref, created_at)
-		VALUES ($1, $2, $3, $4, 'held', $5, $6)`, h.ID, userID, m.Currency, m.Amount, ref, h.CreatedAt)
+	_, err = tx.ExecContext(ctx, `INSERT INTO billing_holds (id, user_id, currency, amount, state, ref, created_at, source)
+		VALUES ($1, $2, $3, $4, 'held', $5, $6, $7)`, h.ID, userID, m.Currency, m.Amount, ref, h.CreatedAt, source)
 	return h, err
 }
 
@@ -115,11 +137,11 @@ func (s *Service) ExtendHold(ctx context.Context, tx *sql.Tx, holdID string, mor
 	if _, err := checkMoney(Money{more, h.Amount.Currency}, false); err != nil {
 		return Hold{}, err
 	}
-	if err := s.Ledger.Lock(ctx, tx, h.Amount.Currency, Account{Wallet, h.UserID}, Account{HoldAcct, h.UserID}); err != nil {
+	if err := s.Ledger.Lock(ctx, tx, h.Amount.Currency, h.from(), Account{HoldAcct, h.UserID}); err != nil {
 		return Hold{}, err
 	}
 	if _, err := s.Ledger.Post(ctx, tx, Entry{Reason: "hold", Ref: h.ID, Currency: h.Amount.Currency, Lines: []Line{
-		{Account{Wallet, h.UserID}, -more},
+		{h.from(), -more},
 		{Account{HoldAcct, h.UserID}, more},
 	}}); err != nil {
 		return Hold{}, err
@@ -137,8 +159,8 @@ func (s *Service) lockHold(ctx context.Context, tx *sql.Tx, holdID string) (Hold
 		lock = " FOR UPDATE"
 	}
 	var h Hold
-	err := tx.QueryRowContext(ctx, `SELECT id, user_id, currency, amount, state, ref, created_at FROM billing_holds WHERE id = $1`+lock, holdID).
-		Scan(&h.ID, &h.UserID, &h.Amount.Currency, &h.Amount.Amount, &h.State, &h.Ref, &h.CreatedAt)
+	err := tx.QueryRowContext(ctx, `SELECT id, user_id, currency, amount, state, ref, created_at, source FROM billing_holds WHERE id = $1`+lock, holdID).
+		Scan(&h.ID, &h.UserID, &h.Amount.Currency, &h.Amount.Amount, &h.State, &h.Ref, &h.CreatedAt, &h.source)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Hold{}, ErrNotFound
 	}
@@ -171,7 +193,7 @@ func (s *Service) Settle(ctx context.Context, tx *sql.Tx, holdID string, amount 
 		return Settlement{}, fmt.Errorf("%w: commission rate %d", ErrAmount, rate)
 	}
 	cur, payer := h.Amount.Currency, h.UserID
-	touched := []Account{{HoldAcct, payer}, {Wallet, payer}}
+	touched := []Account{{HoldAcct, payer}, h.from()}
 	if amount > 0 {
 		touched = append(touched, Account{Clearing, ""}, Account{Payable, payeeID}, Account{Revenue, ""})
 	}
@@ -181,7 +203,7 @@ func (s *Service) Settle(ctx context.Context, tx *sql.Tx, holdID string, amount 
 	if rest := h.Amount.Amount - amount; rest > 0 {
 		if _, err := s.Ledger.Post(ctx, tx, Entry{Reason: "release", Ref: h.ID, Currency: cur, Lines: []Line{
 			{Account{HoldAcct, payer}, -rest},
-			{Account{Wallet, payer}, rest},
+			{h.from(), rest},
 		}}); err != nil {
 			return Settlement{}, err
 		}
@@ -247,7 +269,18 @@ func (s *Service) Refund(ctx context.Context, tx *sql.Tx, settlementID string, a
 	if amount > st.Amount.Amount-st.Refunded {
 		return Settlement{}, fmt.Errorf("%w: refund %d, %d left to refund", ErrTooMuch, amount, st.Amount.Amount-st.Refunded)
 	}
-	if err := s.Ledger.Lock(ctx, tx, st.Amount.Currency, Account{Payable, st.PayeeID}, Account{Revenue, ""}, Account{Wallet, st.PayerID}); err != nil {
+	// The money goes back where it came from: the payer's wallet, or the
+	// outside world for a provider's capture.
+	back := Account{Wallet, st.PayerID}
+	var source string
+	if err := tx.QueryRowContext(ctx, `SELECT h.source FROM billing_settlements s JOIN billing_holds h ON h.id = s.hold_id WHERE s.id = $1`,
+		st.ID).Scan(&source); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return Settlement{}, err
+	}
+	if source == External {
+		back = Account{External, ""}
+	}
+	if err := s.Ledger.Lock(ctx, tx, st.Amount.Currency, Account{Payable, st.PayeeID}, Account{Revenue, ""}, back); err != nil {
 		return Settlement{}, err
 	}
 	refunded := st.Refunded + amount
@@ -255,7 +288,7 @@ func (s *Service) Refund(ctx context.Context, tx *sql.Tx, settlementID string, a
 	if _, err := s.Ledger.Post(ctx, tx, Entry{Reason: reason, Ref: st.ID, Currency: st.Amount.Currency, Lines: []Line{
 		{Account{Payable, st.PayeeID}, -(amount - commissionBack)},
 		{Account{Revenue, ""}, -commissionBack},
-		{Account{Wallet, st.PayerID}, amount},
+		{back, amount},
 	}}); err != nil {
 		return Settlement{}, err
 	}

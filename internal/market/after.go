@@ -78,6 +78,7 @@ func (s *Service) Cancel(ctx context.Context, userID, id string) (Session, error
 	if err != nil {
 		return Session{}, err
 	}
+	s.flush(ctx, se.holdID)
 	return s.session(ctx, s.db, id)
 }
 
@@ -87,7 +88,7 @@ func (s *Service) settleFee(ctx context.Context, tx *sql.Tx, se Session, fee int
 	if se.holdID == "" {
 		return nil
 	}
-	st, err := s.cfg.Billing.Settle(ctx, tx, se.holdID, fee, se.ExpertID, billing.BasisPoints(se.CommissionBps))
+	st, err := s.payments().Settle(ctx, tx, se.holdID, fee, se.ExpertID, billing.BasisPoints(se.CommissionBps))
 	if err != nil || fee == 0 {
 		return err
 	}
@@ -116,8 +117,15 @@ func (s *Service) Extend(ctx context.Context, learnerID, id string, minutes int)
 		return Session{}, fmt.Errorf("%w: only a per-minute or per-hour session going on is extended", ErrWrongState)
 	}
 	more := Charge(se.PriceModel, se.Price.Amount, 0, int64(minutes)*60)
+	// A card's hold is raised at the provider first (a refusal changes
+	// nothing), then recorded.
+	if err := s.payments().Raise(ctx, se.holdID, more); errors.Is(err, billing.ErrInsufficient) {
+		return Session{}, fmt.Errorf("%w: %s", ErrPayment, strings.TrimPrefix(err.Error(), billing.ErrInsufficient.Error()+": "))
+	} else if err != nil {
+		return Session{}, err
+	}
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-		_, err := s.cfg.Billing.ExtendHold(ctx, tx, se.holdID, more)
+		_, err := s.payments().ExtendHold(ctx, tx, se.holdID, more)
 		if errors.Is(err, billing.ErrInsufficient) {
 			return fmt.Errorf("%w: the wallet has less than the %d %s another %d minutes hold", ErrPayment, more, se.Price.Currency, minutes)
 		} else if err != nil {
@@ -141,6 +149,11 @@ func (s *Service) Extend(ctx context.Context, learnerID, id string, minutes int)
 func (s *Service) Sweep(ctx context.Context) error {
 	if err := s.remind(ctx); err != nil {
 		return err
+	}
+	// Payments a provider has not taken yet (a capture that failed after
+	// its session's commit) are retried when due.
+	if err := s.payments().Flush(ctx, ""); err != nil {
+		s.cfg.Log.Warn("market: retrying payments at the provider", "err", err)
 	}
 	ids, err := db.Strings(ctx, s.db, `SELECT id FROM market_sessions WHERE status IN ('ringing', 'active')
 		OR (status = 'booked' AND end_at <= $1)`, s.now())
@@ -184,6 +197,7 @@ func (s *Service) sweepOne(ctx context.Context, id string) error {
 
 // miss closes a session that never happened; nothing is charged.
 func (s *Service) miss(ctx context.Context, se Session) error {
+	defer s.flush(ctx, se.holdID)
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE market_sessions SET status = 'missed', ended_at = $1 WHERE id = $2 AND status IN ('booked', 'ringing')`,
 			s.now(), se.ID)
@@ -227,7 +241,7 @@ func (s *Service) Refund(ctx context.Context, userID, id string, amount int64, r
 		kind = "refund.guarantee"
 	}
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-		_, err := s.cfg.Billing.Refund(ctx, tx, se.settlementID, amount, kind)
+		_, err := s.payments().Refund(ctx, tx, se.settlementID, amount, kind)
 		if errors.Is(err, billing.ErrAmount) {
 			return httpx.Invalid(httpx.FieldError{Field: "amount", Detail: "more than 0"})
 		}
@@ -236,6 +250,7 @@ func (s *Service) Refund(ctx context.Context, userID, id string, amount int64, r
 	if err != nil {
 		return Session{}, err
 	}
+	s.flush(ctx, se.holdID)
 	return s.session(ctx, s.db, id)
 }
 
@@ -437,6 +452,7 @@ func (s *Service) DecideClaim(ctx context.Context, operatorID, claimID string, a
 		status = "approved"
 	}
 	now := s.now()
+	var holdID string
 	// One transaction decides the claim and gives the money back, so two
 	// operators approving at once refund once.
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
@@ -456,13 +472,15 @@ func (s *Service) DecideClaim(ctx context.Context, operatorID, claimID string, a
 			return err
 		}
 		if left := se.Charged - se.Refunded; left > 0 && se.settlementID != "" {
-			_, err = s.cfg.Billing.Refund(ctx, tx, se.settlementID, left, "refund.guarantee")
+			_, err = s.payments().Refund(ctx, tx, se.settlementID, left, "refund.guarantee")
+			holdID = se.holdID
 		}
 		return err
 	})
 	if err != nil {
 		return Claim{}, err
 	}
+	s.flush(ctx, holdID)
 	c.Status, c.DecidedAt = status, &now
 	return c, nil
 }

@@ -67,6 +67,10 @@ type Config struct {
 	Notify  Notifier    // reminders in the app (none when nil)
 	Now     func() time.Time
 	Log     *slog.Logger
+
+	// Payments moves sessions' money: the wallet (Billing) when nil, or an
+	// outside provider (billing.ProviderPayments).
+	Payments Payments
 }
 
 // Service runs the marketplace.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/parley-chat/parley/internal/billing"
@@ -215,6 +216,21 @@ func (s *Service) Book(ctx context.Context, learnerID string, in BookingInput) (
 	if in.Now {
 		se.Kind, se.Status = "now", Ringing
 	}
+	// A card is authorized before the transaction (nothing waits on the
+	// provider inside it), and let go of if the booking does not commit.
+	hold := HoldFor(l.PriceModel, l.Price.Amount, l.MinBillableMinutes, l.SessionMinutes)
+	var authorized billing.Authorized
+	if hold > 0 {
+		authorized, err = s.payments().Authorize(ctx, learnerID, l.ExpertID, billing.Money{Amount: hold, Currency: l.Price.Currency}, se.ID)
+		switch {
+		case errors.Is(err, billing.ErrInsufficient):
+			return Session{}, fmt.Errorf("%w: %s", ErrPayment, strings.TrimPrefix(err.Error(), billing.ErrInsufficient.Error()+": "))
+		case errors.Is(err, billing.ErrPayeeNotReady):
+			return Session{}, fmt.Errorf("%w: the expert cannot take card payments yet", ErrUnavailable)
+		case err != nil:
+			return Session{}, err
+		}
+	}
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		// One expert's bookings take turns: lock their row, then look.
 		if s.db.Dialect == db.Postgres {
@@ -225,8 +241,8 @@ func (s *Service) Book(ctx context.Context, learnerID string, in BookingInput) (
 		if err := s.checkSlot(ctx, tx, l.ExpertID, start, end, in.Now); err != nil {
 			return err
 		}
-		if hold := HoldFor(l.PriceModel, l.Price.Amount, l.MinBillableMinutes, l.SessionMinutes); hold > 0 {
-			h, err := s.cfg.Billing.PlaceHold(ctx, tx, learnerID, billing.Money{Amount: hold, Currency: l.Price.Currency}, se.ID)
+		if hold > 0 {
+			h, err := s.payments().PlaceHold(ctx, tx, authorized)
 			if errors.Is(err, billing.ErrInsufficient) {
 				return fmt.Errorf("%w: the wallet has less than the %d %s this session holds", ErrPayment, hold, l.Price.Currency)
 			} else if err != nil {
@@ -242,6 +258,9 @@ func (s *Service) Book(ctx context.Context, learnerID string, in BookingInput) (
 		return err
 	})
 	if err != nil {
+		if hold > 0 {
+			s.payments().Abandon(ctx, authorized)
+		}
 		return Session{}, err
 	}
 	if in.Now {
@@ -433,6 +452,7 @@ func (s *Service) End(ctx context.Context, userID, id string) (Session, error) {
 		}); err != nil {
 			return Session{}, err
 		}
+		s.flush(ctx, se.holdID)
 		return s.session(ctx, s.db, id)
 	}
 	if se.Status != Active && se.Status != Ringing {
@@ -464,7 +484,7 @@ func (s *Service) End(ctx context.Context, userID, id string) (Session, error) {
 		if se.holdID == "" {
 			return nil
 		}
-		st, err := s.cfg.Billing.Settle(ctx, tx, se.holdID, charge, se.ExpertID, billing.BasisPoints(se.CommissionBps))
+		st, err := s.payments().Settle(ctx, tx, se.holdID, charge, se.ExpertID, billing.BasisPoints(se.CommissionBps))
 		if err != nil {
 			return err
 		}
@@ -475,6 +495,10 @@ func (s *Service) End(ctx context.Context, userID, id string) (Session, error) {
 	if err != nil {
 		return Session{}, err
 	}
+	// The capture at the provider follows the commit; one that fails
+	// stays queued and the sweep retries it (its idempotency key makes it
+	// capture once).
+	s.flush(ctx, se.holdID)
 	if se.CallID != "" {
 		if _, err := s.cfg.Calls.Finish(ctx, se.CallID); err != nil && !errors.Is(err, calls.ErrEnded) {
 			s.cfg.Log.Warn("market: ending a session's call", "session", id, "err", err)

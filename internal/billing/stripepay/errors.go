@@ -76,6 +76,15 @@ func (e *Error) Unwrap() []error {
 	return []error{e.Kind, e.Stripe}
 }
 
+// Permanent says whether Stripe refused the call itself (a 4xx other than
+// 409 and 429): sending it again with the same idempotency key gets the
+// same answer, so it is not retried. Failures on the way (the network,
+// 409, 429, 5xx — which stripe-go retries first) are not permanent.
+func (e *Error) Permanent() bool {
+	c := e.Stripe.HTTPStatusCode
+	return c >= 400 && c < 500 && c != 409 && c != 429
+}
+
 // DeclineCode is the issuer's reason for a declined card
 // ("insufficient_funds", "generic_decline"), or "".
 func (e *Error) DeclineCode() string { return string(e.Stripe.DeclineCode) }

@@ -343,6 +343,31 @@ func (p *Provider) CreateCustomer(ctx context.Context, email, name string) (stri
 	return c.ID, nil
 }
 
+// SetupCard starts saving a card for a customer: a SetupIntent for
+// off-session use whose client secret the web app hands to Stripe.js
+// (confirmCardSetup). When the payer has confirmed it, Stripe's
+// setup_intent.succeeded webhook names the saved payment method. key
+// makes a retry return the same SetupIntent.
+func (p *Provider) SetupCard(ctx context.Context, customerID, key string) (id, clientSecret string, err error) {
+	if key == "" {
+		return "", "", ErrNoKey
+	}
+	if customerID == "" {
+		return "", "", errors.New("stripepay: a setup needs a customer")
+	}
+	params := &stripe.SetupIntentCreateParams{
+		Customer:           stripe.String(customerID),
+		PaymentMethodTypes: stripe.StringSlice([]string{"card"}),
+		Usage:              stripe.String(string(stripe.SetupIntentUsageOffSession)),
+	}
+	params.SetIdempotencyKey(key)
+	si, err := p.sc.V1SetupIntents.Create(ctx, params)
+	if err != nil {
+		return "", "", mapErr("setup", "", err)
+	}
+	return si.ID, si.ClientSecret, nil
+}
+
 // derivedKey is an idempotency key determined by its inputs.
 func derivedKey(kind string, parts ...string) string {
 	h := sha256.New()

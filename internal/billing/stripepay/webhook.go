@@ -44,6 +44,9 @@ const (
 	// AccountUpdated: an expert's connected account changed; whether it can
 	// take payments and receive payouts.
 	AccountUpdated = "account.updated"
+	// CardSaved: a customer saved a payment method with a SetupIntent
+	// (Stripe.js confirmed it); Customer and PaymentMethod name them.
+	CardSaved = "card.saved"
 	// Ignored: an event type the marketplace does not act on.
 	Ignored = "ignored"
 )
@@ -53,7 +56,7 @@ const (
 type Event struct {
 	ID     string // evt_…: deliveries repeat, so act on each id once
 	Type   string // Stripe's event type
-	Kind   string // HoldReady, HoldCanceled, Refunded, AccountUpdated, Ignored
+	Kind   string // HoldReady, HoldCanceled, Refunded, CardSaved, AccountUpdated, Ignored
 	Intent string // the PaymentIntent (the billing.AuthResult ID)
 	Ref    string // the session, from the intent's or charge's metadata
 	Status string // the intent's status
@@ -64,6 +67,9 @@ type Event struct {
 	Refunded   billing.Money // Refunded: refunded so far, in total
 	Charge     string        // Refunded: ch_…
 	Reason     string        // HoldCanceled: Stripe's cancellation reason
+
+	Customer      string // CardSaved: cus_…
+	PaymentMethod string // CardSaved: pm_…
 
 	Account          string // AccountUpdated: acct_…
 	ChargesEnabled   bool
@@ -116,6 +122,15 @@ func ParseEvent(ev stripe.Event) (Event, error) {
 		if out.Refunded, err = fromStripe(ch.AmountRefunded, cur); err != nil {
 			return out, err
 		}
+	case stripe.EventTypeSetupIntentSucceeded:
+		var si stripe.SetupIntent
+		if err := json.Unmarshal(ev.Data.Raw, &si); err != nil {
+			return out, fmt.Errorf("stripepay: event %s: %w", ev.ID, err)
+		}
+		if si.Customer == nil || si.PaymentMethod == nil {
+			return out, nil // not a card saved for a customer: nothing to act on
+		}
+		out.Kind, out.Customer, out.PaymentMethod = CardSaved, si.Customer.ID, si.PaymentMethod.ID
 	case stripe.EventTypeAccountUpdated:
 		var a stripe.Account
 		if err := json.Unmarshal(ev.Data.Raw, &a); err != nil {

@@ -17,6 +17,10 @@
 //	pm_card_authenticationRequired          needs 3-D Secure: status requires_action
 //	pm_card_incrementDeclined               approves, but refuses every increment (fake only)
 //	pm_card_noIncremental                   approves, incremental authorization unavailable (fake only)
+//
+// SetupIntents are made (requires_payment_method) and confirmed by
+// ConfirmSetup, standing in for Stripe.js. Interrupt makes a request fail
+// on the way, before or after the fake acted on it.
 package stripefake
 
 import (
@@ -75,10 +79,22 @@ type Server struct {
 	charges   map[string]string // charge → intent
 	accounts  map[string]bool
 	customers map[string]bool
+	setups    map[string]*Setup
+	cuts      []cut
 	keys      map[string]saved
 	requests  []Request
 	events    [][]byte
 	now       func() time.Time
+}
+
+// Setup is the fake's state of one SetupIntent.
+type Setup struct {
+	ID, Customer, Status, PaymentMethod, ClientSecret string
+}
+
+type cut struct {
+	method, suffix string
+	after          bool
 }
 
 type saved struct {
@@ -94,6 +110,7 @@ func New() *Server {
 		charges:   map[string]string{},
 		accounts:  map[string]bool{},
 		customers: map[string]bool{},
+		setups:    map[string]*Setup{},
 		keys:      map[string]saved{},
 		now:       time.Now,
 	}
@@ -126,6 +143,65 @@ func (s *Server) Events() [][]byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([][]byte(nil), s.events...)
+}
+
+// Interrupt makes the next request whose method is method and whose path
+// ends in suffix fail with a 500: before the fake acts on it (Stripe
+// unreachable), or after (it acted, and saved its answer for the
+// idempotency key, but the answer was lost on the way back).
+func (s *Server) Interrupt(method, suffix string, after bool) {
+	s.mu.Lock()
+	s.cuts = append(s.cuts, cut{method, suffix, after})
+	s.mu.Unlock()
+}
+
+func (s *Server) takeCut(method, path string) (cut, bool) {
+	for i, c := range s.cuts {
+		if c.method == method && strings.HasSuffix(path, c.suffix) {
+			s.cuts = append(s.cuts[:i], s.cuts[i+1:]...)
+			return c, true
+		}
+	}
+	return cut{}, false
+}
+
+func lost(w http.ResponseWriter) {
+	writeJSON(w, 500, map[string]any{"error": map[string]any{"type": "api_error", "message": "the fake lost this request on the way"}})
+}
+
+// Setup returns a copy of a SetupIntent's state.
+func (s *Server) Setup(id string) (Setup, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	si, ok := s.setups[id]
+	if !ok {
+		return Setup{}, false
+	}
+	return *si, true
+}
+
+// ConfirmSetup does what Stripe.js does when the payer enters a card for a
+// SetupIntent: the intent succeeds with paymentMethod, and the event
+// setup_intent.succeeded is sent.
+func (s *Server) ConfirmSetup(id, paymentMethod string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	si, ok := s.setups[id]
+	if !ok || si.Status != "requires_payment_method" {
+		return false
+	}
+	si.Status, si.PaymentMethod = "succeeded", paymentMethod
+	s.event("setup_intent.succeeded", setupJSON(si))
+	return true
+}
+
+func setupJSON(si *Setup) map[string]any {
+	m := map[string]any{"id": si.ID, "object": "setup_intent", "customer": si.Customer, "status": si.Status,
+		"client_secret": si.ClientSecret, "usage": "off_session", "payment_method_types": []string{"card"}}
+	if si.PaymentMethod != "" {
+		m["payment_method"] = si.PaymentMethod
+	}
+	return m
 }
 
 // AddAccount registers a connected account (as if onboarded elsewhere).
@@ -205,6 +281,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	c, cutNow := s.takeCut(r.Method, r.URL.Path)
+	if cutNow && !c.after {
+		s.requests = append(s.requests, req)
+		lost(w)
+		return
+	}
 	s.requests = append(s.requests, req)
 	status, body := 200, any(nil)
 	obj, aerr := s.route(r.Method, r.URL.Path, form)
@@ -216,6 +298,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	b, _ := json.MarshalIndent(body, "", "  ")
 	if key != "" && r.Method == http.MethodPost && (aerr == nil || !aerr.validation) {
 		s.keys[key] = saved{endpoint: endpoint, params: params, status: status, body: b}
+	}
+	if cutNow {
+		lost(w)
+		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -267,6 +353,15 @@ func (s *Server) route(method, path string, f url.Values) (any, *apiError) {
 		id := s.id("cus")
 		s.customers[id] = true
 		return map[string]any{"id": id, "object": "customer", "email": f.Get("email"), "name": f.Get("name")}, nil
+	case method == "POST" && len(parts) == 2 && parts[1] == "setup_intents":
+		c := f.Get("customer")
+		if !s.customers[c] {
+			return nil, &apiError{status: 400, typ: "invalid_request_error", code: "resource_missing", param: "customer", msg: "No such customer: '" + c + "'", validation: true}
+		}
+		si := &Setup{ID: s.id("seti"), Customer: c, Status: "requires_payment_method"}
+		si.ClientSecret = si.ID + "_secret_" + s.id("x")
+		s.setups[si.ID] = si
+		return setupJSON(si), nil
 	case method == "POST" && len(parts) == 2 && parts[1] == "accounts":
 		if f.Get("type") == "" && f.Get("controller[stripe_dashboard][type]") == "" {
 			return nil, invalid("type", "Missing required param: type.")
