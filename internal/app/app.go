@@ -48,6 +48,9 @@ type Config struct {
 	DB              string        // postgres:// URL; empty means SQLite in DataDir
 	PublicURL       string        // how users reach this server; https:// makes cookies Secure
 	SMTPURL         string        // where e-mail goes (smtp://user:pass@host:587?from=…); "" logs it instead
+	ContactPolicy   string        // pre-session chat's e-mail addresses and phone numbers: mask (default), flag, off
+	PayoutEvery     time.Duration // how often experts' balances are paid out (0: only when an operator runs it)
+	PayoutMinimum   int64         // the least a payout pays, in minor units
 	TLSCert, TLSKey string        // serve HTTPS directly
 	ShutdownTimeout time.Duration // how long in-flight requests may finish on stop
 	TrustedProxies  []string      // CIDRs whose X-Forwarded-For/-Proto are believed
@@ -131,6 +134,14 @@ func (c Config) validate() ([]netip.Prefix, error) {
 	}
 	if c.MaxUploadBytes < 1024 {
 		return nil, errors.New("max upload must be at least 1024 bytes")
+	}
+	switch c.ContactPolicy {
+	case "", market.ContactMask, market.ContactFlag, market.ContactOff:
+	default:
+		return nil, fmt.Errorf("contact policy %q: must be mask, flag or off", c.ContactPolicy)
+	}
+	if c.PayoutEvery < 0 || (c.PayoutEvery > 0 && c.PayoutEvery < time.Minute) || c.PayoutMinimum < 0 {
+		return nil, errors.New("payouts: --payout-every is 0 or at least a minute, --payout-minimum not negative")
 	}
 	var proxies []netip.Prefix
 	for _, s := range c.TrustedProxies {
@@ -259,7 +270,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		}
 	}
 	a.Market = market.NewService(d, market.Config{Chat: a.Chat, Calls: a.Calls, Meter: callMeter{a.Calls}, Billing: a.Billing,
-		Blobs: a.blobs, Mail: mailer, Notify: busNotices{a.Bus}, Now: cfg.Now, Log: log})
+		Blobs: a.blobs, Mail: mailer, Notify: busNotices{a.Bus}, ContactPolicy: cfg.ContactPolicy, Now: cfg.Now, Log: log})
+	a.Chat.SetModerator(a.Market)
 	billingHTTP, marketHTTP := billing.NewHTTP(a.Billing), market.NewHTTP(a.Market)
 	billingHTTP.MaxBody, marketHTTP.MaxBody = cfg.MaxBodyBytes, cfg.MaxBodyBytes
 
@@ -483,6 +495,17 @@ func (a *App) Run(ctx context.Context, ready func(addr net.Addr)) error {
 			a.log.Warn("market sweep", "err", err)
 		}
 	})
+	if a.cfg.PayoutEvery > 0 {
+		go every(bg, a.cfg.PayoutEvery, func() {
+			paid, err := a.Billing.PayOutDue(bg, a.cfg.PayoutMinimum)
+			if err != nil && bg.Err() == nil {
+				a.log.Warn("payouts", "err", err)
+			}
+			if len(paid) > 0 {
+				a.log.Info("payouts", "paid", len(paid))
+			}
+		})
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

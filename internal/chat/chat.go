@@ -204,14 +204,25 @@ var (
 )
 
 // Service implements the messenger on a database.
+// Moderator may rewrite or refuse a message's text before it is stored.
+type Moderator interface {
+	Moderate(ctx context.Context, userID, convID, body string) (string, error)
+}
+
+// SetModerator installs m (before serving).
+func (s *Service) SetModerator(m Moderator) { s.moderator = m }
+
 type Service struct {
 	db       *db.DB
 	announce Announcer
 	now      func() time.Time
 	onError  func(error)
 
-	sends    sendQueue // group commit of Send
-	prepOnce sync.Once
+	sends sendQueue // group commit of Send
+	// moderator, when set, sees every text before it is stored (the
+	// marketplace masks contact details in pre-session chat).
+	moderator Moderator
+	prepOnce  sync.Once
 	// storeHook, when set (tests), runs before each message of a batch is
 	// stored; an error from it is that message's.
 	storeHook func(ctx context.Context, q db.Querier, r *sendReq) error

@@ -59,6 +59,12 @@ func (s *Service) Send(ctx context.Context, userID, convID string, in SendInput)
 	if err := v.Err(); err != nil {
 		return Message{}, false, err
 	}
+	if s.moderator != nil && in.Body != "" {
+		var err error
+		if in.Body, err = s.moderator.Moderate(ctx, userID, convID, in.Body); err != nil {
+			return Message{}, false, err
+		}
+	}
 	return s.sendBatched(ctx, &sendReq{ctx: ctx, userID: userID, convID: convID, in: in, done: make(chan struct{})})
 }
 
@@ -330,6 +336,12 @@ func (s *Service) Edit(ctx context.Context, userID, convID, messageID, body stri
 	checkBody(&v, body, true)
 	if err := v.Err(); err != nil {
 		return Message{}, err
+	}
+	if s.moderator != nil {
+		var err error
+		if body, err = s.moderator.Moderate(ctx, userID, convID, body); err != nil {
+			return Message{}, err
+		}
 	}
 	var msg Message
 	err := s.write(ctx, func(tx *sql.Tx, out *committed) error {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"time"
@@ -81,20 +82,23 @@ func (s *Service) category(ctx context.Context, q interface {
 
 // Expert is a person's profile as an expert and where their vetting stands.
 type Expert struct {
-	UserID              string    `json:"user_id"`
-	Name                string    `json:"name"`
-	Status              string    `json:"status"`
-	Headline            string    `json:"headline"`
-	Bio                 string    `json:"bio"`
-	Photo               string    `json:"photo,omitempty"`
-	Languages           []string  `json:"languages"`
-	Categories          []string  `json:"categories"`
-	Credentials         string    `json:"credentials,omitempty"`
-	LicenceNumber       string    `json:"licence_number,omitempty"`
-	LicenceJurisdiction string    `json:"licence_jurisdiction,omitempty"`
-	TimeZone            string    `json:"time_zone"`
-	CreatedAt           time.Time `json:"created_at"`
-	UpdatedAt           time.Time `json:"updated_at"`
+	UserID              string   `json:"user_id"`
+	Name                string   `json:"name"`
+	Status              string   `json:"status"`
+	Headline            string   `json:"headline"`
+	Bio                 string   `json:"bio"`
+	Photo               string   `json:"photo,omitempty"`
+	Languages           []string `json:"languages"`
+	Categories          []string `json:"categories"`
+	Credentials         string   `json:"credentials,omitempty"`
+	LicenceNumber       string   `json:"licence_number,omitempty"`
+	LicenceJurisdiction string   `json:"licence_jurisdiction,omitempty"`
+	TimeZone            string   `json:"time_zone"`
+	// Rating is the mean of the reviews of all their listings.
+	Rating    *float64  `json:"rating"`
+	Reviews   int       `json:"reviews"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Application is what a member sends to become an expert (or to change
@@ -254,7 +258,9 @@ func (s *Service) Experts(ctx context.Context, status string) ([]Expert, error) 
 
 func (s *Service) experts(ctx context.Context, where string, arg any) ([]Expert, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT e.user_id, u.name, e.status, e.headline, e.bio, e.photo, e.languages, e.categories,
-		e.credentials, e.licence_number, e.licence_jurisdiction, e.time_zone, e.created_at, e.updated_at
+		e.credentials, e.licence_number, e.licence_jurisdiction, e.time_zone, e.created_at, e.updated_at,
+		COALESCE((SELECT SUM(rating_sum) FROM market_listings l WHERE l.expert_id = e.user_id), 0),
+		COALESCE((SELECT SUM(rating_count) FROM market_listings l WHERE l.expert_id = e.user_id), 0)
 		FROM market_experts e JOIN users u ON u.id = e.user_id WHERE `+where+` ORDER BY e.created_at, e.user_id LIMIT 500`, arg)
 	if err != nil {
 		return nil, err
@@ -265,10 +271,15 @@ func (s *Service) experts(ctx context.Context, where string, arg any) ([]Expert,
 		var (
 			e          Expert
 			langs, cat string
+			ratingSum  int64
 		)
 		if err := rows.Scan(&e.UserID, &e.Name, &e.Status, &e.Headline, &e.Bio, &e.Photo, &langs, &cat, &e.Credentials,
-			&e.LicenceNumber, &e.LicenceJurisdiction, &e.TimeZone, &e.CreatedAt, &e.UpdatedAt); err != nil {
+			&e.LicenceNumber, &e.LicenceJurisdiction, &e.TimeZone, &e.CreatedAt, &e.UpdatedAt, &ratingSum, &e.Reviews); err != nil {
 			return nil, err
+		}
+		if e.Reviews > 0 {
+			r := math.Round(float64(ratingSum)/float64(e.Reviews)*10) / 10
+			e.Rating = &r
 		}
 		if err := json.Unmarshal([]byte(langs), &e.Languages); err != nil {
 			return nil, err

@@ -65,8 +65,11 @@ type Config struct {
 	Blobs   blob.Store  // experts' photos and listings' intro videos
 	Mail    mail.Mailer // reminders by e-mail (none when nil)
 	Notify  Notifier    // reminders in the app (none when nil)
-	Now     func() time.Time
-	Log     *slog.Logger
+	// ContactPolicy is what pre-session chat does with e-mail addresses
+	// and phone numbers: mask (the default), flag or off.
+	ContactPolicy string
+	Now           func() time.Time
+	Log           *slog.Logger
 
 	// Payments moves sessions' money: the wallet (Billing) when nil, or an
 	// outside provider (billing.ProviderPayments).
@@ -87,6 +90,9 @@ func NewService(d *db.DB, cfg Config) *Service {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.ContactPolicy == "" {
+		cfg.ContactPolicy = ContactMask
 	}
 	return &Service{db: d, cfg: cfg, now: func() time.Time { return db.Time(cfg.Now()) }}
 }

@@ -213,6 +213,9 @@ func TestAPerMinuteSessionStartedNowChargesExactlyTheConnectedTime(t *testing.T)
 		if got, _ := m.svc.Listing(m.ctx, lea, false, l.ID); got.Rating == nil || *got.Rating != 5 || got.Reviews != 1 {
 			t.Fatalf("the listing's rating: %+v", got)
 		}
+		if e, _ := m.svc.Expert(m.ctx, ex); e.Rating == nil || *e.Rating != 5 || e.Reviews != 1 {
+			t.Fatalf("the expert's rating: %+v", e)
+		}
 		// The money-back guarantee within 72 hours, decided by the operator.
 		c, err := m.svc.ClaimGuarantee(m.ctx, lea, se.ID, "It broke again")
 		if err != nil {
