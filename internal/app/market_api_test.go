@@ -168,6 +168,8 @@ func TestTheMarketplaceFromApplyingToPayout(t *testing.T) {
 		lea.do("POST", "/api/v1/market/sessions/"+se.ID+"/review", map[string]any{"score": 1}).problem(t, 409, "already-reviewed")
 		exa.do("POST", "/api/v1/market/sessions/"+se.ID+"/refunds", map[string]any{"amount": 5000}).problem(t, 409, "too-much")
 
+		admin.do("GET", "/api/v1/market/contact-flags", nil).want(t, http.StatusOK)
+		lea.do("GET", "/api/v1/market/contact-flags", nil).problem(t, 403, "forbidden")
 		csv := admin.do("GET", "/api/v1/billing/ledger?format=csv", nil).want(t, http.StatusOK)
 		if !strings.Contains(string(csv.body), ",commission,") || !strings.HasPrefix(csv.header.Get("Content-Type"), "text/csv") {
 			t.Fatalf("the ledger CSV:\n%s", csv.body)

@@ -61,6 +61,7 @@ func (h *HTTP) Routes(rt *httpx.Router) {
 	rt.Handle("POST /api/v1/market/claims/{id}/approve", h.decideClaim(true))
 	rt.Handle("POST /api/v1/market/claims/{id}/reject", h.decideClaim(false))
 	rt.Handle("POST /api/v1/market/reviews/{id}/hide", h.hideReview)
+	rt.Handle("GET /api/v1/market/contact-flags", h.contactFlags)
 }
 
 func (h *HTTP) categories(w http.ResponseWriter, r *http.Request) error {
@@ -697,4 +698,15 @@ func (h *HTTP) media(w http.ResponseWriter, r *http.Request) error {
 	hd.Set("ETag", `"`+m.ID+`"`)
 	http.ServeContent(w, r, "", m.CreatedAt, f)
 	return nil
+}
+
+func (h *HTTP) contactFlags(w http.ResponseWriter, r *http.Request) error {
+	if _, err := auth.Need(r, auth.RoleAdmin); err != nil {
+		return err
+	}
+	fs, err := h.svc.ContactFlags(r.Context(), 200)
+	if err != nil {
+		return err
+	}
+	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"items": fs})
 }
