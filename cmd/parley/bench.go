@@ -20,7 +20,7 @@ func newBenchCommand(s streams) *cobra.Command {
 		Use:   "bench",
 		Short: "Load generators that measure a Parley server",
 	}
-	cmd.AddCommand(newBenchChatCommand(s), newBenchServeCommand(s), newBenchIdleWorkerCommand(s))
+	cmd.AddCommand(newBenchChatCommand(s), newBenchSFUCommand(s), newBenchServeCommand(s), newBenchIdleWorkerCommand(s))
 	return cmd
 }
 
