@@ -26,6 +26,7 @@ import (
 	"github.com/parley-chat/parley/api"
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/billing"
+	"github.com/parley-chat/parley/internal/billing/stripepay"
 	"github.com/parley-chat/parley/internal/blob"
 	"github.com/parley-chat/parley/internal/bus"
 	"github.com/parley-chat/parley/internal/calls"
@@ -64,6 +65,12 @@ type Config struct {
 	NATS            string // nats:// URL(s); empty uses the in-process bus (one node)
 	Node            string // this node's name in a cluster; default: host name and a random suffix
 	Version         string
+
+	// Payments is who moves the marketplace's money: "wallet" (the
+	// default: the built-in wallet, no outside service) or "stripe".
+	Payments string
+	// Stripe configures Stripe when Payments is "stripe".
+	Stripe StripeConfig
 
 	// RTC sets up the media server: ports (0 = any free one), public IPs.
 	RTC sfu.Config
@@ -139,6 +146,15 @@ func (c Config) validate() ([]netip.Prefix, error) {
 	case "", market.ContactMask, market.ContactFlag, market.ContactOff:
 	default:
 		return nil, fmt.Errorf("contact policy %q: must be mask, flag or off", c.ContactPolicy)
+	}
+	switch c.Payments {
+	case "", "wallet":
+	case "stripe":
+		if c.Stripe.SecretKey == "" || c.Stripe.WebhookSecret == "" {
+			return nil, errors.New("payments by Stripe need --stripe-secret-key and --stripe-webhook-secret")
+		}
+	default:
+		return nil, fmt.Errorf("payments %q: must be wallet or stripe", c.Payments)
 	}
 	if c.PayoutEvery < 0 || (c.PayoutEvery > 0 && c.PayoutEvery < time.Minute) || c.PayoutMinimum < 0 {
 		return nil, errors.New("payouts: --payout-every is 0 or at least a minute, --payout-minimum not negative")
@@ -269,8 +285,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			return fail(err)
 		}
 	}
+	stripeHTTP, payments, err := a.payments(cfg, log)
+	if err != nil {
+		return fail(err)
+	}
 	a.Market = market.NewService(d, market.Config{Chat: a.Chat, Calls: a.Calls, Meter: callMeter{a.Calls}, Billing: a.Billing,
-		Blobs: a.blobs, Mail: mailer, Notify: busNotices{a.Bus}, ContactPolicy: cfg.ContactPolicy, Now: cfg.Now, Log: log})
+		Blobs: a.blobs, Mail: mailer, Notify: busNotices{a.Bus}, ContactPolicy: cfg.ContactPolicy, Now: cfg.Now, Log: log,
+		Payments: payments})
 	a.Chat.SetModerator(a.Market)
 	billingHTTP, marketHTTP := billing.NewHTTP(a.Billing), market.NewHTTP(a.Market)
 	billingHTTP.MaxBody, marketHTTP.MaxBody = cfg.MaxBodyBytes, cfg.MaxBodyBytes
@@ -283,6 +304,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	callsHTTP.WHIPRoutes(rt, media)
 	deskHTTP.Routes(rt)
 	billingHTTP.Routes(rt)
+	stripeHTTP.Routes(rt)
 	marketHTTP.Routes(rt)
 	var trusted []string
 	if cfg.PublicURL != "" {
@@ -636,4 +658,46 @@ func (a *App) housekeeping(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// StripeConfig is Stripe as the marketplace's payment provider.
+type StripeConfig struct {
+	SecretKey     string // sk_live_… or sk_test_…
+	WebhookSecret string // whsec_… of the endpoint /api/v1/billing/stripe/webhook
+	APIURL        string // instead of https://api.stripe.com (stripe-mock, a fake)
+	// MaxNetworkRetries overrides stripe-go's retries of a failed request
+	// (tests: 0); nil keeps its default of 2.
+	MaxNetworkRetries *int64
+}
+
+// payments builds the marketplace's payment provider: nil (the wallet),
+// or Stripe; the Stripe routes answer 404 with the wallet.
+func (a *App) payments(cfg Config, log *slog.Logger) (*stripepay.HTTP, market.Payments, error) {
+	h := &stripepay.HTTP{MaxBody: cfg.MaxBodyBytes}
+	if cfg.Payments != "stripe" {
+		return h, nil, nil
+	}
+	public := strings.TrimSuffix(cfg.PublicURL, "/")
+	if public == "" {
+		public = "http://" + cfg.Addr
+		if strings.HasPrefix(cfg.Addr, ":") {
+			public = "http://localhost" + cfg.Addr
+		}
+	}
+	sp, err := stripepay.New(stripepay.Config{SecretKey: cfg.Stripe.SecretKey, WebhookSecret: cfg.Stripe.WebhookSecret,
+		BackendURL: cfg.Stripe.APIURL, MaxNetworkRetries: cfg.Stripe.MaxNetworkRetries, Logger: log.With("component", "stripe"),
+		OnboardingReturnURL: public + "/?stripe=done", OnboardingRefreshURL: public + "/?stripe=again"})
+	if err != nil {
+		return nil, nil, err
+	}
+	pay := billing.NewProviderPayments(a.Billing, sp, log.With("component", "payments"))
+	h.P, h.Pay = sp, pay
+	h.MayEarn = func(ctx context.Context, userID string) error {
+		e, err := a.Market.Expert(ctx, userID)
+		if errors.Is(err, market.ErrNotFound) || (err == nil && e.Status != market.Approved) {
+			return httpx.Forbidden("only an approved expert opens an account to be paid")
+		}
+		return err
+	}
+	return h, pay, nil
 }

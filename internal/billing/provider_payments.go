@@ -45,9 +45,12 @@ var (
 // billing_provider_ops) and carried out at the provider after the commit
 // (Flush), with the op's idempotency key: a crash or a failure between the
 // commit and the provider leaves the op pending, and the next Flush (the
-// marketplace's sweep) retries it, which the key makes act once. When a
-// capture is done, the payee's share is recorded as paid out (a
-// destination charge transfers it to their connected account at once).
+// marketplace's sweep) retries it, which the key makes act once. A
+// destination charge transfers the payee's share to their connected
+// account with the capture, so the settlement records it as paid out in
+// the same transaction (payable → payout), and a refund records the
+// transfer's reversal: the payable account never holds a provider's money,
+// and the wallet's payout run cannot pay it twice.
 type ProviderPayments struct {
 	svc *Service
 	db  *db.DB
@@ -226,6 +229,9 @@ func (x *ProviderPayments) Settle(ctx context.Context, tx *sql.Tx, holdID string
 	kind, fee := "cancel", int64(0)
 	if amount > 0 {
 		kind, fee = "capture", st.Commission
+		if err := x.svc.paidOut(ctx, tx, payeeID, Money{st.PayeeShare, st.Amount.Currency}, "payout", newID()); err != nil {
+			return Settlement{}, err
+		}
 	}
 	return st, x.queue(ctx, tx, holdID, ph, kind, amount, fee, payeeID, "parley-"+kind+"-"+holdID)
 }
@@ -249,6 +255,10 @@ func (x *ProviderPayments) Refund(ctx context.Context, tx *sql.Tx, settlementID 
 	}
 	// The commission this refund gave back (ProRata's running rule).
 	commissionBack := st.RefundedCommission - ProRata(st.Commission, st.Refunded-amount, st.Amount.Amount)
+	// The refund reverses the payee's transfer by their share of it.
+	if err := x.svc.paidOut(ctx, tx, st.PayeeID, Money{-(amount - commissionBack), st.Amount.Currency}, "payout.reversed", settlementID); err != nil {
+		return Settlement{}, err
+	}
 	key := "parley-refund-" + settlementID + "-" + strconv.FormatInt(st.Refunded, 10)
 	return st, x.queue(ctx, tx, holdID.String, ph, "refund", amount, commissionBack, st.PayeeID, key)
 }
@@ -381,30 +391,11 @@ func (x *ProviderPayments) run(ctx context.Context, o Op) error {
 		}
 		return fmt.Errorf("billing: %s at the provider: %w", o.Kind, err)
 	}
-	return x.db.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE billing_provider_ops SET state = 'done', attempts = attempts + 1, done_at = $1, provider_ref = $2,
-			last_error = '' WHERE id = $3 AND state = 'pending'`, x.now(), ref, o.ID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil // another Flush finished it
-		}
-		share := o.Amount.Amount - o.Fee
-		if share <= 0 || o.payeeID == "" {
-			return nil
-		}
-		switch o.Kind {
-		case "capture":
-			// A destination charge transfers the payee's share to their
-			// connected account with the capture: paid out.
-			return x.svc.paidOut(ctx, tx, o.payeeID, Money{share, o.Amount.Currency}, "payout", o.ID)
-		case "refund":
-			// The refund took the payee's share back from their account.
-			return x.svc.paidOut(ctx, tx, o.payeeID, Money{-share, o.Amount.Currency}, "payout.reversed", o.ID)
-		}
-		return nil
-	})
+	// Another Flush may have finished it meanwhile: the key made the
+	// provider act once, and this changes nothing more.
+	_, err = x.db.ExecContext(ctx, `UPDATE billing_provider_ops SET state = 'done', attempts = attempts + 1, done_at = $1, provider_ref = $2,
+		last_error = '' WHERE id = $3 AND state = 'pending'`, x.now(), ref, o.ID)
+	return err
 }
 
 // Customer is a payer's customer id and saved payment method at the

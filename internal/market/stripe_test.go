@@ -250,8 +250,9 @@ func TestACaptureThatFailsAfterTheCommitIsRetriedAndCapturesOnce(t *testing.T) {
 			if in := m.intent(se); in.Captures != wantCaptures {
 				t.Fatalf("captures at Stripe after the failure: %d, want %d", in.Captures, wantCaptures)
 			}
-			// Not paid out until Stripe confirms.
-			m.balances(lea, ex, 0, 360, int64(i)*360, int64(i+1)*90, -int64(i+1)*450)
+			// The ledger holds what the session decided; the op what Stripe
+			// has yet to do.
+			m.balances(lea, ex, 0, 0, int64(i+1)*360, int64(i+1)*90, -int64(i+1)*450)
 			// The sweep retries once the wait is over, with the same key.
 			if err := m.svc.Sweep(m.ctx); err != nil {
 				t.Fatal(err)
