@@ -45,10 +45,28 @@ func (e *env) wsWithToken(t *testing.T, token, origin string) (*websocket.Conn, 
 	return ws, res
 }
 
+// awaitHello reads until the gateway's hello: the connection is attached,
+// so news published from now on reaches it.
+func awaitHello(t *testing.T, ws *websocket.Conn) {
+	t.Helper()
+	_ = ws.SetReadDeadline(time.Now().Add(20 * time.Second))
+	for {
+		var f struct {
+			Type string `json:"type"`
+		}
+		if err := ws.ReadJSON(&f); err != nil {
+			t.Fatalf("waiting for hello: %v", err)
+		}
+		if f.Type == "hello" {
+			return
+		}
+	}
+}
+
 // nextDesk reads frames until a desk frame of kind arrives.
 func nextDesk(t *testing.T, ws *websocket.Conn, kind string) json.RawMessage {
 	t.Helper()
-	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_ = ws.SetReadDeadline(time.Now().Add(20 * time.Second))
 	for {
 		_, data, err := ws.ReadMessage()
 		if err != nil {
@@ -90,6 +108,7 @@ func TestTheHelpDeskFromTheWidgetToTheReport(t *testing.T) {
 		ana.do("PUT", "/api/v1/desk/agents/"+anaU.ID, map[string]any{"manager": true}).problem(t, 403, "forbidden")
 		ana.do("PUT", "/api/v1/desk/agents/me/status", map[string]any{"status": "available"}).want(t, http.StatusOK)
 		anaWS, _ := ana.dialWS(t, e.srv.URL)
+		awaitHello(t, anaWS)
 
 		// The widget on the shop's page: its origin is on the allowlist.
 		guest := e.client()
@@ -158,6 +177,7 @@ func TestTheHelpDeskFromTheWidgetToTheReport(t *testing.T) {
 		guest.do("POST", "/api/v1/tokens", map[string]any{"name": "more"}).problem(t, 403, "forbidden")
 		guest.do("GET", "/api/v1/desk/offers", nil).problem(t, 403, "forbidden")
 		guestWS, wsRes := e.wsWithToken(t, r.Token, shop)
+		awaitHello(t, guestWS)
 		if wsRes.Header.Get("Sec-WebSocket-Protocol") != "parley.v1" {
 			t.Fatalf("the gateway picked %q", wsRes.Header.Get("Sec-WebSocket-Protocol"))
 		}
