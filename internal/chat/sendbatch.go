@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -341,7 +342,7 @@ func (s *Service) storeConversation(ctx context.Context, tx *sql.Tx, q db.Querie
 	if last == first {
 		return nil
 	}
-	senders := slices.Sorted(mapKeys(read))
+	senders := slices.Sorted(maps.Keys(read))
 	if s.db.Dialect == db.Postgres {
 		seqs := make([]int64, len(senders))
 		for i, u := range senders {
@@ -360,16 +361,6 @@ func (s *Service) storeConversation(ctx context.Context, tx *sql.Tx, q db.Querie
 		}
 	}
 	return nil
-}
-
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // storeOne stores r's message with sequence number seq. It reports false
