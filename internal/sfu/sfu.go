@@ -22,6 +22,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -196,7 +197,15 @@ func New(cfg Config, log *slog.Logger) (*SFU, error) {
 	// The defaults include NACK both ways, RTCP reports, TWCC feedback to
 	// publishers, and the mid, rid and repaired-rid header extensions that
 	// let a simulcast publisher's layers arrive as separate tracks.
-	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+	//
+	// The NACK responder keeps its own copy of every packet it sends, per
+	// subscriber, to answer retransmission requests: pion's default of 1,024
+	// packets held about 1.5 MB per video subscriber (most of the server's
+	// memory per subscriber, docs/PERFORMANCE.md). 256 packets are over a
+	// second of a 1.5 Mbit/s camera, several round trips; a receiver that
+	// misses an older packet asks for a keyframe (PLI), as browsers do.
+	if err := webrtc.RegisterDefaultInterceptorsWithOptions(me, ir,
+		webrtc.WithNackResponderOptions(nack.ResponderSize(nackHistory))); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -209,6 +218,10 @@ func New(cfg Config, log *slog.Logger) (*SFU, error) {
 	}
 	return s, nil
 }
+
+// nackHistory is how many packets of each stream a subscriber's
+// connection keeps for retransmission (a power of two, as pion requires).
+const nackHistory = 256
 
 // Bandwidth estimation bounds: a new subscriber's estimate starts at
 // bweInitial and GCC keeps it between bweMin and bweMax.
