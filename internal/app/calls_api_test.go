@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -892,5 +893,35 @@ func TestADeviceOpenedMidRingFindsTheLiveCall(t *testing.T) {
 		if len(live.Items) != 0 {
 			t.Fatal("an ended call is still live")
 		}
+	})
+}
+
+func TestAThreadReadsItsCallHistoryBetweenSeqs(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		ana, _ := e.signup("ana@example.com", "Ana")
+		_, boU := e.signup("bo@example.com", "Bo")
+		conv := ana.direct(t, boU.ID, http.StatusCreated)
+		first := ana.startCall(t, conv.ID, "voice")
+		ana.callAction(t, first.ID, "end")
+		second := ana.startCall(t, conv.ID, "video")
+		ana.callAction(t, second.ID, "end")
+		var all page[callEvent]
+		ana.do("GET", convPath(conv.ID, "events")+"?type=call.ended", nil).want(t, http.StatusOK).decode(t, &all)
+		if len(all.Items) != 2 || all.Items[0].Call.ID != first.ID || all.Items[1].Call.ID != second.ID {
+			t.Fatalf("the call history: %+v", all.Items)
+		}
+		for _, ev := range all.Items {
+			if ev.Type != "call.ended" {
+				t.Fatalf("a %s among call.ended", ev.Type)
+			}
+		}
+		var before page[callEvent]
+		ana.do("GET", fmt.Sprintf("%s?type=call.ended&type=call.started&before=%d", convPath(conv.ID, "events"), all.Items[1].Seq), nil).
+			want(t, http.StatusOK).decode(t, &before)
+		if len(before.Items) != 3 || before.Items[2].Type != "call.started" || before.Items[2].Call.ID != second.ID {
+			t.Fatalf("before the second end: %+v", before.Items)
+		}
+		ana.do("GET", convPath(conv.ID, "events")+"?type=call.exploded", nil).problem(t, 400, "bad-request")
+		ana.do("GET", convPath(conv.ID, "events")+"?before=-1", nil).problem(t, 400, "bad-request")
 	})
 }

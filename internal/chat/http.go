@@ -344,7 +344,21 @@ func (h *HTTP) events(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	events, more, err := h.svc.Events(r.Context(), p.User.ID, r.PathValue("id"), after, limit)
+	// Optional narrowing, for a thread showing its call history: only
+	// events before a seq, only some types.
+	var before int64
+	if r.URL.Query().Has("before") {
+		if before, err = seqParam(r, "before"); err != nil {
+			return err
+		}
+	}
+	types := r.URL.Query()["type"]
+	for _, t := range types {
+		if !KnownEventType(t) {
+			return httpx.BadRequest("type: not an event type: " + t)
+		}
+	}
+	events, more, err := h.svc.Events(r.Context(), p.User.ID, r.PathValue("id"), after, limit, EventFilter{Before: before, Types: types})
 	if err != nil {
 		return mapError(err)
 	}

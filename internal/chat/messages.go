@@ -232,12 +232,28 @@ func (s *Service) Messages(ctx context.Context, userID, convID string, p Message
 
 // Events returns the change log of a conversation after seq, oldest first,
 // and whether more follow. Message events carry the message as it is now.
-func (s *Service) Events(ctx context.Context, userID, convID string, after int64, limit int) ([]Event, bool, error) {
+func (s *Service) Events(ctx context.Context, userID, convID string, after int64, limit int, filter ...EventFilter) ([]Event, bool, error) {
 	if _, _, err := membership(ctx, s.db, convID, userID); err != nil {
 		return nil, false, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, type, actor_id, message_id, data, created_at FROM events
-		WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, convID, after, limit+1)
+	query, args := `SELECT seq, type, actor_id, message_id, data, created_at FROM events
+		WHERE conversation_id = $1 AND seq > $2`, []any{convID, after}
+	for _, f := range filter {
+		if f.Before > 0 {
+			args = append(args, f.Before)
+			query += fmt.Sprintf(" AND seq < $%d", len(args))
+		}
+		if len(f.Types) > 0 {
+			ph := make([]string, len(f.Types))
+			for i, t := range f.Types {
+				args = append(args, t)
+				ph[i] = fmt.Sprintf("$%d", len(args))
+			}
+			query += " AND type IN (" + strings.Join(ph, ", ") + ")"
+		}
+	}
+	args = append(args, limit+1)
+	rows, err := s.db.QueryContext(ctx, query+fmt.Sprintf(" ORDER BY seq LIMIT $%d", len(args)), args...)
 	if err != nil {
 		return nil, false, err
 	}
@@ -328,6 +344,24 @@ func (s *Service) ownMessage(ctx context.Context, tx *sql.Tx, userID, convID, me
 		return Message{}, ErrNotFound
 	}
 	return msgs[0], nil
+}
+
+// EventFilter narrows Events: only before a seq (0: no bound), only these
+// types (none: all).
+type EventFilter struct {
+	Before int64
+	Types  []string
+}
+
+// KnownEventType reports whether t names an event type.
+func KnownEventType(t string) bool {
+	switch t {
+	case EventConversationCreated, EventConversationUpdated, EventMemberAdded, EventMemberRemoved, EventMemberUpdated,
+		EventMessageCreated, EventMessageEdited, EventMessageDeleted, EventReactionAdded, EventReactionRemoved,
+		EventCallStarted, EventCallEnded:
+		return true
+	}
+	return false
 }
 
 // Edit replaces the text of one's own message.
