@@ -273,6 +273,11 @@ describe('calls', () => {
     await back.waitFor({ state: 'detached' });
     await lateRing.waitFor({ state: 'detached' });
     await late.close();
+    // The thread keeps the calls' history, after a reload too.
+    await cid.page.reload();
+    await cid.page.locator('.call-line').getByText('Declined voice call').waitFor();
+    await cid.page.locator('.call-line').getByText('Cancelled voice call').waitFor();
+    await dee.page.locator('.call-line').getByText('취소된 음성 통화').waitFor();
     await callScreen(dee.page).waitFor({ state: 'detached' });
   });
 

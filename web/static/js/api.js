@@ -154,7 +154,7 @@
  * @property {string} [role]
  * @property {string} [emoji]
  * @property {string} [title]
- * @property {{ id: string, kind: string }} [call] of call.started and call.ended
+ * @property {{ id: string, kind: string, reason?: string, duration?: number }} [call] of call.started and call.ended
  */
 
 /**
@@ -460,6 +460,20 @@ export class Api {
    */
   events(id, after, limit = 500) {
     const query = new URLSearchParams({ after: String(after), limit: String(limit) });
+    return this.#request('GET', `/conversations/${encodeURIComponent(id)}/events?${query}`);
+  }
+
+  /**
+   * The calls that ended between two seqs (before 0: no bound): the lines
+   * a thread shows among its messages.
+   * @param {string} id
+   * @param {number} after
+   * @param {number} before
+   * @returns {Promise<SeqPage<ConversationEvent>>}
+   */
+  callHistory(id, after, before) {
+    const query = new URLSearchParams({ after: String(after), type: 'call.ended', limit: '500' });
+    if (before > 0) query.set('before', String(before));
     return this.#request('GET', `/conversations/${encodeURIComponent(id)}/events?${query}`);
   }
 

@@ -367,9 +367,27 @@ export class MessengerSession {
     try {
       const page = await this.api.messages(id, { before: end, limit: pageSize });
       this.store.addPage(id, page.items, { hasOlder: page.more, newest: true });
+      void this.#loadCalls(id, page.more && page.items.length > 0 ? page.items[0].seq : 0, 0);
     } catch (error) {
       this.store.setThreadState(id, { status: 'failed' });
       if (error instanceof ApiError && error.status === 404) this.store.removeConversation(id);
+    }
+  }
+
+  /**
+   * Reads the calls that ended in a stretch of history (after the seq
+   * `from`, before `to`; 0 for no bound): "missed call" and "call, 4 min"
+   * lines among the messages. Live ones arrive as events.
+   * @param {string} id
+   * @param {number} from
+   * @param {number} to
+   */
+  async #loadCalls(id, from, to) {
+    try {
+      const page = await this.api.callHistory(id, Math.max(0, from - 1), to);
+      this.store.addCalls(id, page.items);
+    } catch {
+      // The thread works without them; the next load reads them again.
     }
   }
 
@@ -406,8 +424,10 @@ export class MessengerSession {
     if (!thread || thread.status !== 'ready' || !thread.hasOlder || thread.loadingOlder) return;
     this.store.setThreadState(id, { loadingOlder: true });
     try {
-      const page = await this.api.messages(id, { before: thread.oldestSeq, limit });
+      const before = thread.oldestSeq;
+      const page = await this.api.messages(id, { before, limit });
       this.store.addPage(id, page.items, { hasOlder: page.more });
+      void this.#loadCalls(id, page.more && page.items.length > 0 ? page.items[0].seq : 0, before);
     } finally {
       this.store.setThreadState(id, { loadingOlder: false });
     }

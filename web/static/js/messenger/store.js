@@ -21,6 +21,7 @@
  * @property {number} oldestSeq of the messages held; Infinity before the first page
  * @property {Member[] | null} members with their read cursors
  * @property {Message[] | null} sorted a cache of messages in seq order
+ * @property {Map<number, ConversationEvent>} calls ended calls shown among the messages, by seq
  */
 
 /**
@@ -218,6 +219,12 @@ export class MessengerStore {
         }
         break;
       }
+      case 'call.ended':
+        if (thread && event.call) {
+          thread.calls.set(event.seq, event);
+          this.#emit('thread', id);
+        }
+        break;
       case 'reaction.added':
       case 'reaction.removed':
         if (thread && event.message_id && event.user_id && event.emoji) {
@@ -336,7 +343,7 @@ export class MessengerStore {
     if (!thread) {
       thread = {
         messages: new Map(), status: 'loading', hasOlder: true, loadingOlder: false,
-        oldestSeq: Infinity, members: null, sorted: null,
+        oldestSeq: Infinity, members: null, sorted: null, calls: new Map(),
       };
       this.#threads.set(id, thread);
     }
@@ -381,6 +388,28 @@ export class MessengerStore {
     if (!hasOlder && items.length === 0 && thread.messages.size === 0) thread.oldestSeq = 0;
     thread.sorted = null;
     this.#emit('thread', id);
+  }
+
+  /**
+   * Ended calls read for a stretch of the thread's history.
+   * @param {string} id
+   * @param {ConversationEvent[]} events
+   */
+  addCalls(id, events) {
+    const thread = this.#threads.get(id);
+    if (!thread || events.length === 0) return;
+    for (const event of events) if (event.call) thread.calls.set(event.seq, event);
+    this.#emit('thread', id);
+  }
+
+  /**
+   * The ended calls held for a thread, in seq order.
+   * @param {string} id
+   * @returns {ConversationEvent[]}
+   */
+  calls(id) {
+    const thread = this.#threads.get(id);
+    return thread ? [...thread.calls.values()].sort((a, b) => a.seq - b.seq) : [];
   }
 
   /**

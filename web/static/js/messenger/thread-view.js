@@ -17,6 +17,7 @@ import { messagePreview } from './format.js';
 import { messageSignature, pendingSignature, renderMessage, renderPending } from './message-item.js';
 
 /** @typedef {import('../api.js').Message} Message */
+/** @typedef {import('../api.js').ConversationEvent} ConversationEvent */
 /** @typedef {import('../api.js').Conversation} Conversation */
 /** @typedef {import('../components/keyed-list.js').KeyedItem} KeyedItem */
 /** @typedef {import('./message-item.js').MessageView} MessageView */
@@ -372,7 +373,24 @@ export class ThreadView {
     /** @type {Message | null} */
     let previous = null;
     let previousDay = '';
+    // Ended calls sit among the messages by seq ("missed call", "call, 4 min").
+    const calls = store.calls(this.#id).filter((call) => !thread?.hasOlder || call.seq > thread.oldestSeq);
+    let nextCall = 0;
+    const daySeparator = (/** @type {string} */ at) => {
+      const day = localDay(at);
+      if (day === previousDay) return day;
+      const label = i18n.formatDay(at);
+      items.push({ key: `day:${day}`, signature: label, render: () => el('li', { class: 'day-separator' }, el('span', {}, label)) });
+      return day;
+    };
+    const pushCall = (/** @type {ConversationEvent} */ event) => {
+      previousDay = daySeparator(event.at);
+      const text = callLine(i18n, event);
+      items.push({ key: `c:${event.seq}`, signature: text, render: () => el('li', { class: 'call-line' }, el('span', {}, text)) });
+      previous = null;
+    };
     for (const message of messages) {
+      while (nextCall < calls.length && calls[nextCall].seq < message.seq) pushCall(calls[nextCall++]);
       const day = localDay(message.created_at);
       if (day !== previousDay) {
         const label = i18n.formatDay(message.created_at);
@@ -406,6 +424,7 @@ export class ThreadView {
       previous = message;
       previousDay = day;
     }
+    while (nextCall < calls.length) pushCall(calls[nextCall++]);
 
     const stored = new Set(messages.filter((message) => message.sender_id === me).map((message) => message.client_id));
     const online = session.connection === 'online';
@@ -560,4 +579,26 @@ export class ThreadView {
 function localDay(iso) {
   const date = new Date(iso);
   return `${date.getFullYear()}-${date.getMonth() + 1}-${date.getDate()}`;
+}
+
+/**
+ * The line an ended call leaves in its conversation.
+ * @param {import('../i18n.js').I18n} i18n
+ * @param {ConversationEvent} event
+ */
+function callLine(i18n, event) {
+  const call = event.call ?? { id: '', kind: 'voice' };
+  const kindKey = /** @type {'call.line.voice' | 'call.line.video' | 'call.line.help'} */ (
+    call.kind === 'video' || call.kind === 'help' ? `call.line.${call.kind}` : 'call.line.voice');
+  const kind = i18n.t(kindKey);
+  switch (call.reason) {
+    case 'missed': return i18n.t('call.line.missed', { kind });
+    case 'declined': return i18n.t('call.line.declined', { kind });
+    case 'cancelled': return i18n.t('call.line.cancelled', { kind });
+  }
+  const seconds = call.duration ?? 0;
+  const duration = seconds < 60 ? i18n.t('call.line.seconds', { n: String(seconds) })
+    : i18n.t('call.line.minutes', { n: String(Math.round(seconds / 60)) });
+  const line = i18n.t('call.line.done', { kind, duration });
+  return line.charAt(0).toUpperCase() + line.slice(1);
 }
