@@ -339,28 +339,46 @@ func (s *Service) request(ctx context.Context, q querier, id string) (Request, e
 // queue's recent average handle time (3 minutes until there is history).
 // An agent free now takes the first in line at once.
 func (s *Service) placeInLine(ctx context.Context, q querier, r *Request, enqueued time.Time) error {
-	var ahead, free, working int
+	var ahead int
 	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM desk_requests WHERE queue_id = $1 AND status IN ('waiting', 'offered')
 		AND (enqueued_at < $2 OR (enqueued_at = $2 AND id < $3))`, r.QueueID, enqueued, r.ID).Scan(&ahead); err != nil {
 		return err
 	}
-	if err := q.QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE WHEN a.status = 'available' THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN a.status IN ('available', 'busy', 'wrapup') THEN 1 ELSE 0 END), 0)
-		FROM desk_agents a JOIN desk_agent_queues aq ON aq.user_id = a.user_id WHERE aq.queue_id = $1`, r.QueueID).Scan(&free, &working); err != nil {
-		return err
-	}
-	aht, err := s.averageHandle(ctx, q, r.QueueID)
+	load, err := s.queueLoad(ctx, q, r.QueueID)
 	if err != nil {
 		return err
 	}
 	r.Position = ahead + 1
-	waitingFor := ahead + 1 - free // customers who must wait for someone to finish
-	if waitingFor <= 0 {
-		r.EstimatedWaitSeconds = 0
-		return nil
-	}
-	r.EstimatedWaitSeconds = int(math.Ceil(float64(waitingFor) * aht.Seconds() / float64(max(working, 1))))
+	r.EstimatedWaitSeconds = load.wait(r.Position)
 	return nil
+}
+
+// load is what a queue's estimated waits are made of: the agents free and
+// working, and the recent average handle time.
+type load struct {
+	free, working int
+	aht           time.Duration
+}
+
+func (s *Service) queueLoad(ctx context.Context, q querier, queueID string) (load, error) {
+	var l load
+	if err := q.QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE WHEN a.status = 'available' THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN a.status IN ('available', 'busy', 'wrapup') THEN 1 ELSE 0 END), 0)
+		FROM desk_agents a JOIN desk_agent_queues aq ON aq.user_id = a.user_id WHERE aq.queue_id = $1`, queueID).Scan(&l.free, &l.working); err != nil {
+		return l, err
+	}
+	var err error
+	l.aht, err = s.averageHandle(ctx, q, queueID)
+	return l, err
+}
+
+// wait is the estimated wait of the customer at position (1 is next).
+func (l load) wait(position int) int {
+	waitingFor := position - l.free // customers who must wait for someone to finish
+	if waitingFor <= 0 {
+		return 0
+	}
+	return int(math.Ceil(float64(waitingFor) * l.aht.Seconds() / float64(max(l.working, 1))))
 }
 
 // DefaultHandleTime is the handle time assumed before a queue has history.

@@ -559,24 +559,57 @@ func validText(v string) bool { return utf8.ValidString(v) && !strings.ContainsR
 // PublishLine tells every waiting customer their place and estimated wait
 // when it changed since the last time this node told them.
 func (s *Service) PublishLine(ctx context.Context) error {
-	ids, err := db.Strings(ctx, s.db, `SELECT id FROM desk_requests WHERE status IN ('waiting', 'offered') ORDER BY enqueued_at, id LIMIT 5000`)
+	// One read of the whole line and one of each queue's load, however
+	// long the line: a full request is read only for whoever's news changed.
+	rows, err := s.db.QueryContext(ctx, `SELECT id, queue_id, status FROM desk_requests WHERE status IN ('waiting', 'offered')
+		ORDER BY queue_id, enqueued_at, id LIMIT 5000`)
 	if err != nil {
 		return err
 	}
-	seen := make(map[string]lineState, len(ids))
-	for _, id := range ids {
-		r, err := s.request(ctx, s.db, id)
-		if err != nil {
-			if errors.Is(err, ErrNotFound) {
-				continue
-			}
+	type inLine struct{ id, queue, status string }
+	var line []inLine
+	for rows.Next() {
+		var w inLine
+		if err := rows.Scan(&w.id, &w.queue, &w.status); err != nil {
+			rows.Close()
 			return err
 		}
-		now := lineState{r.Status, r.Position, r.EstimatedWaitSeconds}
-		seen[id] = now
-		if s.line[id] != now {
-			s.notify(ctx, r.CustomerID, "request", customerView(r))
+		line = append(line, w)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	seen := make(map[string]lineState, len(line))
+	loads := map[string]load{}
+	position, queue := 0, ""
+	for _, w := range line {
+		if w.queue != queue {
+			position, queue = 0, w.queue
 		}
+		position++
+		now := lineState{status: w.status}
+		if w.status == Waiting { // an offered customer sees "connecting", no line
+			l, ok := loads[w.queue]
+			if !ok {
+				if l, err = s.queueLoad(ctx, s.db, w.queue); err != nil {
+					return err
+				}
+				loads[w.queue] = l
+			}
+			now.position, now.wait = position, l.wait(position)
+		}
+		seen[w.id] = now
+		if s.line[w.id] == now {
+			continue
+		}
+		r, err := s.request(ctx, s.db, w.id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		s.notify(ctx, r.CustomerID, "request", customerView(r))
 	}
 	s.line = seen
 	return nil
