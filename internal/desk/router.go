@@ -213,25 +213,11 @@ func (s *Service) Offers(ctx context.Context, agentID string) ([]Offer, error) {
 // withdrawn or is someone else's is ErrOfferGone (or not found).
 func (s *Service) Accept(ctx context.Context, agentID, offerID string) (Request, error) {
 	var requestID, warm string
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockRow(ctx, tx, "desk_offers", offerID); err != nil {
-			return err
-		}
-		var (
-			state, owner string
-			expires      time.Time
-		)
-		err := tx.QueryRowContext(ctx, `SELECT request_id, agent_id, state, expires_at FROM desk_offers WHERE id = $1`, offerID).
-			Scan(&requestID, &owner, &state, &expires)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && owner != agentID) {
-			return ErrNotFound
-		} else if err != nil {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) (err error) {
+		if requestID, err = s.ownPendingOffer(ctx, tx, agentID, offerID); err != nil {
 			return err
 		}
 		now := s.now()
-		if state != "pending" || !now.Before(expires) {
-			return ErrOfferGone
-		}
 		if _, err := tx.ExecContext(ctx, `UPDATE desk_offers SET state = 'accepted', decided_at = $1 WHERE id = $2`, now, offerID); err != nil {
 			return err
 		}
@@ -362,27 +348,38 @@ func (s *Service) notifyAgent(ctx context.Context, agentID string) {
 	}
 }
 
+// ownPendingOffer locks an offer of agentID's that still rings and returns
+// its request: ErrNotFound for someone else's (or none), ErrOfferGone for
+// one taken, declined, withdrawn or past its time (an expired one the
+// sweeper moves on as a miss).
+func (s *Service) ownPendingOffer(ctx context.Context, tx *sql.Tx, agentID, offerID string) (string, error) {
+	if err := s.lockRow(ctx, tx, "desk_offers", offerID); err != nil {
+		return "", err
+	}
+	var (
+		requestID, state, owner string
+		expires                 time.Time
+	)
+	err := tx.QueryRowContext(ctx, `SELECT request_id, agent_id, state, expires_at FROM desk_offers WHERE id = $1`, offerID).
+		Scan(&requestID, &owner, &state, &expires)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && owner != agentID) {
+		return "", ErrNotFound
+	} else if err != nil {
+		return "", err
+	}
+	if state != "pending" || !s.now().Before(expires) {
+		return "", ErrOfferGone
+	}
+	return requestID, nil
+}
+
 // Decline refuses an offer; the request goes back to the line and is
 // offered to someone else first.
 func (s *Service) Decline(ctx context.Context, agentID, offerID string) error {
 	var requestID string
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockRow(ctx, tx, "desk_offers", offerID); err != nil {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) (err error) {
+		if requestID, err = s.ownPendingOffer(ctx, tx, agentID, offerID); err != nil {
 			return err
-		}
-		var (
-			state, owner string
-			expires      time.Time
-		)
-		err := tx.QueryRowContext(ctx, `SELECT request_id, agent_id, state, expires_at FROM desk_offers WHERE id = $1`, offerID).
-			Scan(&requestID, &owner, &state, &expires)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && owner != agentID) {
-			return ErrNotFound
-		} else if err != nil {
-			return err
-		}
-		if state != "pending" || !s.now().Before(expires) {
-			return ErrOfferGone // the sweeper will move it on as a miss
 		}
 		return s.closeOffer(ctx, tx, offerID, requestID, "declined")
 	})
