@@ -268,6 +268,10 @@ describe('messenger', { skip: !baseURL }, () => {
       ['Before the tunnel', 'Tell me when you are out', 'Written before closing the tab', 'Written in the tunnel']);
     assert.equal(stored.find((/** @type {{ body: string }} */ m) => m.body === 'Written in the tunnel').client_id, clientId);
     assert.equal(stored.find((/** @type {{ body: string }} */ m) => m.body === 'Written before closing the tab').client_id, second.client_id);
+    // The new page shows its outbox at once and the thread when its first
+    // page arrives: wait for the thread, then count.
+    await again.locator('.message:not(.message-pending)', { hasText: 'Before the tunnel' }).waitFor();
+    await again.locator('.message-pending').waitFor({ state: 'detached' });
     for (const text of bodies) {
       assert.equal(await message(ben.page, text).count(), 1, `Ben sees "${text}" once`);
       assert.equal(await message(again, text).count(), 1, `Ann sees "${text}" once`);
