@@ -40,6 +40,8 @@ import { marketCalls } from './market/call-companion.js';
  * @property {(path: string) => void} navigate
  * @property {(user: User) => void} signedIn
  * @property {(flash: MessageKey) => void} signedOut
+ * @property {() => Promise<void>} signOut signs out on purpose (rejects when
+ *   the server could not be told: the person is still signed in)
  * @property {(error: unknown) => boolean} intercept
  *   takes over errors that concern the whole app (the session ended);
  *   true when it did
@@ -169,6 +171,7 @@ export class App {
       navigate: (path) => this.navigate(path),
       signedIn: (user) => this.#signedIn(user),
       signedOut: (flash) => this.#signedOut(flash),
+      signOut: () => this.#logout(),
       intercept: (error) => this.#intercept(error),
     };
     const view = factory(ctx);
@@ -266,6 +269,19 @@ export class App {
   }
 
   async #signOut() {
+    try {
+      await this.#logout();
+    } catch (error) {
+      window.alert(describeError(error, this.#i18n));
+    }
+  }
+
+  /**
+   * Signs out on purpose, from the menu or the account screen. While the
+   * server is told, the socket's close (the session ended) and 401s are the
+   * expected end, not news: the person sees "You have signed out".
+   */
+  async #logout() {
     this.#signingOut = true;
     try {
       await this.#api.logout();
@@ -274,8 +290,7 @@ export class App {
       // (no connection) leaves the person signed in.
       if (!(error instanceof ApiError && error.status === 401)) {
         this.#signingOut = false;
-        window.alert(describeError(error, this.#i18n));
-        return;
+        throw error;
       }
     }
     this.#signedOut('auth.signedOut');

@@ -16,7 +16,7 @@ import { tokensSection } from './tokens.js';
  * @returns {View}
  */
 export function accountView(ctx) {
-  const { i18n, api, user } = ctx;
+  const { i18n, user } = ctx;
   if (!user) throw new Error('accountView: nobody is signed in');
   const roleKey = `role.${user.role}`;
   const role = i18n.has(roleKey) ? i18n.t(roleKey) : user.role;
@@ -26,14 +26,10 @@ export function accountView(ctx) {
   signOut.addEventListener('click', async () => {
     errors.clear();
     try {
-      await api.logout();
+      await ctx.signOut();
     } catch (error) {
-      // Already signed out is as good as signing out now.
-      if (ctx.intercept(error)) return;
       showError(error, { notice: errors, i18n });
-      return;
     }
-    ctx.signedOut('auth.signedOut');
   });
 
   const sessions = sessionsSection(ctx);
