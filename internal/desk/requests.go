@@ -484,13 +484,13 @@ func (s *Service) Status(ctx context.Context, q Queue) (QueueStatus, error) {
 		q.ID).Scan(&st.Waiting); err != nil {
 		return st, err
 	}
-	// A newcomer's wait is that of one more customer at the end of the line.
-	next := Request{ID: "\uffff", QueueID: q.ID}
-	if err := s.placeInLine(ctx, s.db, &next, now.Add(time.Hour)); err != nil {
-		return st, err
-	}
 	if st.Open && st.AgentsOnline > 0 { // otherwise nobody is coming: no estimate
-		st.EstimatedWaitSeconds = next.EstimatedWaitSeconds
+		// A newcomer's wait is that of one more customer at the end of the line.
+		l, err := s.queueLoad(ctx, s.db, q.ID)
+		if err != nil {
+			return st, err
+		}
+		st.EstimatedWaitSeconds = l.wait(st.Waiting + 1)
 	}
 	return st, nil
 }

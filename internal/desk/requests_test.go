@@ -170,6 +170,12 @@ func TestPlaceInLineAndEstimatedWait(t *testing.T) {
 		if _, err := f.desk.Cancel(f.ctx, line[1].CustomerID, line[2].ID); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("cancelling someone else's request: %v", err)
 		}
+		// The widget's estimate for a newcomer: third in line, two agents busy.
+		q, _ := f.desk.Queue(f.ctx, "phones")
+		st, err := f.desk.Status(f.ctx, q)
+		if err != nil || st.Waiting != 2 || st.EstimatedWaitSeconds != 270 {
+			t.Fatalf("the queue's status: %+v %v", st, err)
+		}
 	})
 }
 
