@@ -226,9 +226,14 @@ export class ThreadView {
       el('div', { class: 'thread-heading' },
         el('h2', { id: this.#titleId, class: 'thread-title', tabindex: -1 }, title),
         subtitle && el('p', { class: 'thread-subtitle' }, subtitle)),
-      // Notes to self have nobody to call.
-      conversation.kind === 'group' || peer ? this.#callActions() : null);
+      // Notes to self have nobody to call. The buttons are made once and
+      // kept across redraws, so an open help menu stays open when the
+      // person's presence changes.
+      conversation.kind === 'group' || peer ? (this.#callButtons ??= this.#callActions()) : null);
   }
+
+  /** @type {HTMLElement | null} the call buttons, once made */
+  #callButtons = null;
 
   /** The call buttons: voice, video, and a help call in either role. */
   #callActions() {
