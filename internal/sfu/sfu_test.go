@@ -63,6 +63,9 @@ type peer struct {
 	pub  *webrtc.PeerConnection
 	sub  *webrtc.PeerConnection
 	stop chan struct{}
+	// joined is closed once p is set: the room may signal the peer while
+	// Join is still returning.
+	joined chan struct{}
 
 	mu       sync.Mutex
 	received map[string]*atomic.Int64 // track id → packets
@@ -93,7 +96,7 @@ func join(t testing.TB, r *Room, id string, perms Permissions) *peer {
 // receives as a browser does (see bundleAccepts).
 func joinWith(t testing.TB, r *Room, id string, perms Permissions, api *webrtc.API, bundle bool) *peer {
 	t.Helper()
-	c := &peer{t: t, api: api, stop: make(chan struct{}), received: map[string]*atomic.Int64{},
+	c := &peer{t: t, api: api, stop: make(chan struct{}), joined: make(chan struct{}), received: map[string]*atomic.Int64{},
 		dropped: map[string]*atomic.Int64{}, recorded: map[string][]recvPacket{}}
 	if perms.Subscribe {
 		sub, err := c.api.NewPeerConnection(webrtc.Configuration{})
@@ -133,6 +136,7 @@ func joinWith(t testing.TB, r *Room, id string, perms Permissions, api *webrtc.A
 		t.Fatal(err)
 	}
 	c.p = p
+	close(c.joined)
 	t.Cleanup(c.close)
 	return c
 }
@@ -141,6 +145,11 @@ func (c *peer) onSignal(s Signal) {
 	select {
 	case <-c.stop:
 		return // the test is over for this peer
+	case <-c.joined:
+	}
+	select {
+	case <-c.stop:
+		return
 	default:
 	}
 	switch s.Type {

@@ -472,7 +472,7 @@ func TestAWHEPViewerGetsOneLayer(t *testing.T) {
 	pub.publishSimulcast(Camera)
 	eventually(t, "the simulcast track", func() bool { return len(r.Tracks()) == 1 })
 
-	viewer := &peer{t: t, api: clientAPI(t), stop: make(chan struct{}), received: map[string]*atomic.Int64{}, recorded: map[string][]recvPacket{}}
+	viewer := &peer{t: t, api: clientAPI(t), stop: make(chan struct{}), joined: make(chan struct{}), received: map[string]*atomic.Int64{}, recorded: map[string][]recvPacket{}}
 	viewer.record.Store(true)
 	pc, err := viewer.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
@@ -510,6 +510,7 @@ func TestAWHEPViewerGetsOneLayer(t *testing.T) {
 		t.Fatal(err)
 	}
 	viewer.p = p
+	close(viewer.joined)
 	t.Cleanup(p.Leave)
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		t.Fatal(err)
