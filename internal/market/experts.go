@@ -230,6 +230,9 @@ func (s *Service) ReviewExpert(ctx context.Context, operatorID, userID, decision
 		if _, err := tx.ExecContext(ctx, `UPDATE market_experts SET status = $1, updated_at = $2 WHERE user_id = $3`, d.to, s.now(), userID); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `UPDATE market_listings SET expert_approved = $1 WHERE expert_id = $2`, d.to == Approved, userID); err != nil {
+			return err
+		}
 		return s.decide(ctx, tx, "expert", userID, decision, reason, operatorID)
 	})
 	if err != nil {

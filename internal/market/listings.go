@@ -134,8 +134,8 @@ func (s *Service) CreateListing(ctx context.Context, expertID string, in Listing
 		}
 		now := s.now()
 		_, err := tx.ExecContext(ctx, `INSERT INTO market_listings (id, expert_id, status, title, description, category, languages, intro_video,
-			price_model, price_amount, currency, min_billable_minutes, session_minutes, cancellation, start_now, created_at, updated_at)
-			VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)`,
+			price_model, price_amount, currency, min_billable_minutes, session_minutes, cancellation, start_now, expert_approved, created_at, updated_at)
+			VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, TRUE, $15, $15)`,
 			id, expertID, in.Title, in.Description, in.Category, jsonText(in.Languages), in.IntroVideo, in.PriceModel, in.Price.Amount,
 			in.Price.Currency, in.MinBillableMinutes, in.SessionMinutes, in.Cancellation, in.StartNow, now)
 		return err
@@ -376,7 +376,9 @@ func (s *Service) Search(ctx context.Context, q Query) ([]Listing, string, error
 	} else if q.Status != "" {
 		where = append(where, "l.status = "+arg(q.Status))
 	} else {
-		where = append(where, "l.status = 'approved' AND e.status = 'approved'")
+		// Spelled as market_listings_public_* index predicates are, so the
+		// planner can use them.
+		where = append(where, "l.status = 'approved' AND l.expert_approved")
 	}
 	rank, from := "0", listingFrom
 	if q.Text != "" {

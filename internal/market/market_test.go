@@ -158,12 +158,21 @@ func TestVettingDecidesWhoMayPublishAndRecordsEveryDecision(t *testing.T) {
 		if got, _, _ := f.svc.Search(f.ctx, Query{}); len(got) != 0 {
 			t.Fatalf("a suspended expert's listing is found: %+v", got)
 		}
+		// Reinstating brings it back, in every kind of public query.
+		if _, err := f.svc.ReviewExpert(f.ctx, op, ana, "reinstate", ""); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []Query{{}, {Category: "art-music", Sort: "price_asc"}, {Text: "guitar"}} {
+			if got, _, err := f.svc.Search(f.ctx, q); err != nil || len(got) != 1 || got[0].ID != l.ID {
+				t.Fatalf("%+v after reinstating: %+v, %v", q, got, err)
+			}
+		}
 		ds, _ := f.svc.Decisions(f.ctx, "expert", ana)
 		var got []string
 		for _, d := range ds {
 			got = append(got, d.Decision+":"+d.Reason)
 		}
-		if strings.Join(got, ",") != "request_changes:Add your credentials,approve:,suspend:Complaints" {
+		if strings.Join(got, ",") != "request_changes:Add your credentials,approve:,suspend:Complaints,reinstate:" {
 			t.Fatalf("the decisions on Ana: %v", got)
 		}
 	})

@@ -107,14 +107,14 @@ func seedListings(b *testing.B, d *db.DB, experts, listings int) {
 			}
 			lang := []string{`["en"]`, `["ko"]`, `["en","ko"]`}[i%3]
 			n := len(args)
-			rows = append(rows, fmt.Sprintf("($%d, $%d, 'approved', $%d, $%d, $%d, $%d, '', $%d, $%d, 'USD', 0, $%d, 'flexible', true, $%d, $%d, $%d, $%d)",
+			rows = append(rows, fmt.Sprintf("($%d, $%d, 'approved', $%d, $%d, $%d, $%d, '', $%d, $%d, 'USD', 0, $%d, 'flexible', true, true, $%d, $%d, $%d, $%d)",
 				n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11, n+12, n+12))
 			args = append(args, fmt.Sprintf("00000000-0000-7000-9000-%012d", i), fmt.Sprintf("00000000-0000-7000-8000-%012d", i%experts),
 				strings.Join(words[:3], " ")+" lessons", strings.Join(words, " ")+" — live sessions with an expert.", cats[i%len(cats)],
 				lang, model, price, minutes, rng.IntN(50)*5, rng.IntN(50), now)
 		}
 		if _, err := d.ExecContext(ctx, `INSERT INTO market_listings (id, expert_id, status, title, description, category, languages, intro_video,
-			price_model, price_amount, currency, min_billable_minutes, session_minutes, cancellation, start_now, rating_sum, rating_count, created_at, updated_at)
+			price_model, price_amount, currency, min_billable_minutes, session_minutes, cancellation, start_now, expert_approved, rating_sum, rating_count, created_at, updated_at)
 			VALUES `+strings.Join(rows, ", "), args...); err != nil {
 			b.Fatal(err)
 		}
