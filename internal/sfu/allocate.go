@@ -258,14 +258,15 @@ func layerSize(layers []*layer, i int) (int, int) {
 
 // estimate is the subscriber's bandwidth in bits per second, 0 when
 // unknown: an injected figure (tests), else GCC's, if the subscriber's
-// connection negotiated TWCC feedback (without it GCC only repeats its
-// starting guess).
+// connection negotiated TWCC feedback and carries a simulcast track
+// (without either GCC only repeats its starting guess).
 func (p *Participant) estimate() int64 {
 	if v := p.estimateOverride.Load(); v > 0 {
 		return v
 	}
 	p.mu.Lock()
 	est := p.estimator
+	on := p.ccGate != nil && p.ccGate.on.Load()
 	var twcc bool
 	for _, s := range p.senders {
 		for _, ext := range s.GetParameters().HeaderExtensions {
@@ -274,7 +275,7 @@ func (p *Participant) estimate() int64 {
 		break // every sender shares the connection's extensions
 	}
 	p.mu.Unlock()
-	if est == nil || !twcc {
+	if est == nil || !twcc || !on {
 		return 0
 	}
 	return int64(est.GetTargetBitrate())

@@ -1,8 +1,6 @@
 package sfu
 
 import (
-	"errors"
-	"io"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -23,7 +21,8 @@ type forwardedTrack struct {
 	source   Source
 	remote   *webrtc.TrackRemote // the first stream that arrived
 	receiver *webrtc.RTPReceiver
-	local    *webrtc.TrackLocalStaticRTP // nil for simulcast
+	local    *outTrack    // nil for simulcast
+	cache    *packetCache // a plain video track's packets, for NACKs
 
 	paused  atomic.Bool
 	lastPLI atomic.Int64 // unix nanoseconds of the last keyframe request passed on
@@ -61,13 +60,15 @@ func newForwardedTrack(owner *Participant, src Source, remote *webrtc.TrackRemot
 		t.downs.Store(&[]*downTrack{})
 		return t, nil
 	}
-	local, err := webrtc.NewTrackLocalStaticRTP(codec.RTPCodecCapability, id, owner.id)
+	local, err := newOutTrack(codec.RTPCodecCapability, id, owner.id)
 	if err != nil {
 		return nil, err
 	}
 	t.local = local
 	if remote.Kind() == webrtc.RTPCodecTypeAudio {
 		t.levelID = audioLevelID(receiver)
+	} else {
+		t.cache = newPacketCache() // audio is not retransmitted (no NACK)
 	}
 	return t, nil
 }
@@ -97,25 +98,35 @@ func (t *forwardedTrack) forward() {
 		if err != nil {
 			return
 		}
-		t.bytes.Add(int64(n))
-		if t.paused.Load() {
-			continue
-		}
-		t.noteLevel(buf[:n])
-		if pkt.Unmarshal(buf[:n]) != nil {
-			continue
-		}
-		stripExtensions(&pkt.Header)
-		if err := t.local.WriteRTP(&pkt); err != nil && !errors.Is(err, io.ErrClosedPipe) {
-			return
-		}
+		t.forwardPlain(&pkt, buf[:n])
 	}
 }
 
+// forwardPlain passes one packet of a plain track to every subscriber,
+// keeping it for retransmission. pkt is scratch space, reused from packet
+// to packet; nothing here allocates.
+func (t *forwardedTrack) forwardPlain(pkt *rtp.Packet, raw []byte) {
+	t.bytes.Add(int64(len(raw)))
+	if t.paused.Load() {
+		return
+	}
+	t.noteLevel(raw)
+	if pkt.Unmarshal(raw) != nil {
+		return
+	}
+	stripExtensions(&pkt.Header)
+	if t.cache != nil {
+		t.cache.store(&pkt.Header, pkt.Payload)
+	}
+	t.local.write(&pkt.Header, pkt.Payload)
+}
+
 // stripExtensions removes a forwarded packet's header extensions, which
-// were numbered for the connection it arrived on.
+// were numbered for the connection it arrived on. The slice keeps its
+// capacity, so that parsing the next packet, or adding a connection's own
+// extension, does not allocate.
 func stripExtensions(h *rtp.Header) {
-	h.Extension, h.ExtensionProfile, h.Extensions = false, 0, nil
+	h.Extension, h.ExtensionProfile, h.Extensions = false, 0, h.Extensions[:0]
 }
 
 // addLayer attaches a simulcast layer; it reports false for a rid the
@@ -125,7 +136,7 @@ func (t *forwardedTrack) addLayer(remote *webrtc.TrackRemote) (*layer, bool) {
 	if !ok || rank >= maxLayers {
 		return nil, false
 	}
-	l := &layer{rid: remote.RID(), rank: rank, remote: remote, ssrc: uint32(remote.SSRC())}
+	l := &layer{rid: remote.RID(), rank: rank, remote: remote, ssrc: uint32(remote.SSRC()), cache: newPacketCache()}
 	l.lastPacket.Store(time.Now().UnixNano())
 	t.layerMu.Lock()
 	defer t.layerMu.Unlock()
@@ -165,6 +176,8 @@ func (t *forwardedTrack) forwardPacket(l *layer, pkt *rtp.Packet, raw []byte) {
 	if t.paused.Load() || pkt.Unmarshal(raw) != nil {
 		return
 	}
+	stripExtensions(&pkt.Header)
+	l.cache.store(&pkt.Header, pkt.Payload)
 	key, w, h := keyframeStart(t.mime, pkt.Payload)
 	if key && w > 0 {
 		l.width.Store(int32(w))
@@ -247,17 +260,37 @@ func (t *forwardedTrack) requestAllKeyframes() {
 	}
 }
 
-// readFeedback reads a subscriber's RTCP for this track and passes
+// readFeedback reads a subscriber's RTCP for this track: it answers
+// retransmission requests (NACK) from the track's packet cache, and passes
 // keyframe requests on to the publisher, throttled: for a simulcast track,
-// for the layer that subscriber gets (or is switching to).
+// for the layer that subscriber gets (or is switching to). d is nil for a
+// plain track.
 func (t *forwardedTrack) readFeedback(sender *webrtc.RTPSender, d *downTrack) {
+	buf := make([]byte, 1500)
+	r := &resender{buf: make([]byte, 0, cacheMTU)}
 	for {
-		pkts, _, err := sender.ReadRTCP()
+		n, attrs, err := sender.Read(buf)
 		if err != nil {
 			return
 		}
+		var pkts []rtcp.Packet
+		if attrs != nil {
+			pkts, err = attrs.GetRTCPPackets(buf[:n]) // parsed once for pion's interceptors and here
+		} else {
+			pkts, err = rtcp.Unmarshal(buf[:n])
+		}
+		if err != nil {
+			continue
+		}
 		for _, pkt := range pkts {
-			switch pkt.(type) {
+			switch pkt := pkt.(type) {
+			case *rtcp.TransportLayerNack:
+				for _, pair := range pkt.Nacks {
+					pair.Range(func(seq uint16) bool {
+						t.resend(d, pkt.MediaSSRC, seq, r)
+						return true
+					})
+				}
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				if d == nil {
 					t.requestKeyframe(nil)
@@ -273,6 +306,39 @@ func (t *forwardedTrack) readFeedback(sender *webrtc.RTPSender, d *downTrack) {
 			}
 		}
 	}
+}
+
+// resender is a feedback reader's scratch space for retransmissions.
+type resender struct {
+	h   rtp.Header
+	buf []byte
+}
+
+// resend sends the subscriber (the binding with ssrc) the packet it numbers
+// seq again, if the cache still has it. For a plain track the subscriber's
+// numbers are the publisher's; a simulcast subscriber's are mapped back to
+// the layer and number they were forwarded from.
+func (t *forwardedTrack) resend(d *downTrack, ssrc uint32, seq uint16, r *resender) {
+	if d == nil {
+		if t.cache == nil {
+			return
+		}
+		payload, ok := t.cache.load(seq, &r.h, r.buf)
+		if ok {
+			t.local.writeTo(ssrc, &r.h, payload)
+		}
+		return
+	}
+	l, from, tsOffset, ok := d.source(seq)
+	if !ok {
+		return
+	}
+	payload, ok := l.cache.load(from, &r.h, r.buf)
+	if !ok {
+		return
+	}
+	r.h.SequenceNumber, r.h.Timestamp = seq, r.h.Timestamp+tsOffset
+	d.local.writeTo(ssrc, &r.h, payload)
 }
 
 // sampleRates turns the byte counters into smoothed bitrates; called every

@@ -45,8 +45,10 @@ type Participant struct {
 	iceRestart  bool // the next subscribe offer restarts ICE
 
 	// What the subscribe connection can carry: pion's GCC estimate from
-	// TWCC feedback, or (tests) an injected figure.
+	// TWCC feedback, or (tests) an injected figure. The gate turns GCC on
+	// when the connection first carries a simulcast track (congestion.go).
 	estimator        cc.BandwidthEstimator
+	ccGate           *ccGate
 	estimateOverride atomic.Int64
 	alloc            allocState
 
@@ -185,7 +187,7 @@ func (p *Participant) Publish(offer string, sources map[string]Source) (string, 
 	if p.pub == nil {
 		// What the SFU sends a publisher is RTCP only: its estimator
 		// has nothing to estimate.
-		pc, _, err := p.room.sfu.newPeerConnection()
+		pc, _, _, err := p.room.sfu.newPeerConnection()
 		if err != nil {
 			p.mu.Unlock()
 			return "", err
@@ -418,11 +420,11 @@ func (p *Participant) requestKeyframe(ssrc uint32) {
 }
 
 func (p *Participant) openSubscriber() error {
-	pc, est, err := p.room.sfu.newPeerConnection()
+	pc, est, gate, err := p.room.sfu.newPeerConnection()
 	if err != nil {
 		return err
 	}
-	p.sub, p.estimator = pc, est
+	p.sub, p.estimator, p.ccGate = pc, est, gate
 	p.watch(pc, "subscribe")
 	return nil
 }
@@ -458,11 +460,13 @@ func (p *Participant) subscribe(t *forwardedTrack) {
 	local, d := t.local, (*downTrack)(nil)
 	if t.simulcast {
 		var err error
-		if local, err = webrtc.NewTrackLocalStaticRTP(t.remote.Codec().RTPCodecCapability, t.id, t.owner.id); err != nil {
+		if local, err = newOutTrack(t.remote.Codec().RTPCodecCapability, t.id, t.owner.id); err != nil {
 			p.room.sfu.log.Warn("subscribe", "participant", p.id, "track", t.id, "err", err)
 			return
 		}
 		d = newDownTrack(t, p, local)
+		// Layer choice needs this connection's bandwidth estimate.
+		p.ccGate.on.Store(true)
 	}
 	sender, err := p.sub.AddTrack(local)
 	if err != nil {

@@ -21,7 +21,6 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
-	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -126,8 +125,10 @@ type SFU struct {
 	closeMuxs func()
 
 	// estimators holds each PeerConnection's bandwidth estimator by the
-	// connection's id, from its creation until the participant takes it.
+	// connection's id, from its creation until the participant takes it;
+	// gates the switch that turns it on (congestion.go).
 	estimators sync.Map // string → cc.BandwidthEstimator
+	gates      ccGates
 
 	mu     sync.Mutex
 	rooms  map[string]*Room
@@ -194,18 +195,7 @@ func New(cfg Config, log *slog.Logger) (*SFU, error) {
 		s.Close()
 		return nil, err
 	}
-	// The defaults include NACK both ways, RTCP reports, TWCC feedback to
-	// publishers, and the mid, rid and repaired-rid header extensions that
-	// let a simulcast publisher's layers arrive as separate tracks.
-	//
-	// The NACK responder keeps its own copy of every packet it sends, per
-	// subscriber, to answer retransmission requests: pion's default of 1,024
-	// packets held about 1.5 MB per video subscriber (most of the server's
-	// memory per subscriber, docs/PERFORMANCE.md). 256 packets are over a
-	// second of a 1.5 Mbit/s camera, several round trips; a receiver that
-	// misses an older packet asks for a keyframe (PLI), as browsers do.
-	if err := webrtc.RegisterDefaultInterceptorsWithOptions(me, ir,
-		webrtc.WithNackResponderOptions(nack.ResponderSize(nackHistory))); err != nil {
+	if err := registerInterceptors(me, ir); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -219,55 +209,52 @@ func New(cfg Config, log *slog.Logger) (*SFU, error) {
 	return s, nil
 }
 
-// nackHistory is how many packets of each stream a subscriber's
-// connection keeps for retransmission (a power of two, as pion requires).
-const nackHistory = 256
-
-// Bandwidth estimation bounds: a new subscriber's estimate starts at
-// bweInitial and GCC keeps it between bweMin and bweMax.
-const (
-	bweInitial = 1_000_000
-	bweMin     = 50_000
-	bweMax     = 20_000_000
-)
-
-// registerCongestionControl gives every connection a sender-side bandwidth
-// estimator (Google Congestion Control over TWCC feedback), so the SFU
-// knows how much each subscriber can receive and picks simulcast layers to
-// match. It is registered before the defaults so that it sees packets after
-// the NACK responder, as pion asks. The pacer is a no-op: the estimate only
-// chooses layers, it must never delay or queue forwarded packets.
-func (s *SFU) registerCongestionControl(me *webrtc.MediaEngine, ir *interceptor.Registry) error {
-	f, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		return gcc.NewSendSideBWE(
-			gcc.SendSideBWEInitialBitrate(bweInitial),
-			gcc.SendSideBWEMinBitrate(bweMin),
-			gcc.SendSideBWEMaxBitrate(bweMax),
-			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
-		)
-	})
+// registerInterceptors sets up what pion does on each connection besides
+// congestion control. Not pion's defaults, which would add two costs on
+// every packet sent to every subscriber:
+//
+//   - the NACK responder, which copies each packet per subscriber to
+//     answer retransmission requests; the SFU answers them itself from one
+//     cache per published stream (packetCache), so only NACK generation
+//     (asking publishers to resend what the SFU lost) is pion's;
+//   - the stats interceptor, which clones each packet's header into its
+//     records; nothing in Parley reads pion's RTP stream statistics.
+//
+// What stays: NACK and PLI feedback, sender and receiver reports, TWCC
+// feedback to publishers (their browsers' bandwidth estimates), and the
+// mid, rid and repaired-rid header extensions that let a simulcast
+// publisher's layers arrive as separate tracks.
+func registerInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry) error {
+	generator, err := nack.NewGeneratorInterceptor()
 	if err != nil {
 		return err
 	}
-	f.OnNewPeerConnection(func(id string, e cc.BandwidthEstimator) { s.estimators.Store(id, e) })
-	ir.Add(f)
-	// Sequence numbers for TWCC on what the SFU sends; subscribers answer
-	// with feedback that the estimator reads.
-	return webrtc.ConfigureTWCCHeaderExtensionSender(me, ir)
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	ir.Add(generator)
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return err
+	}
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(me); err != nil {
+		return err
+	}
+	return webrtc.ConfigureTWCCSender(me, ir)
 }
 
 // newPeerConnection opens a connection and returns it with its bandwidth
-// estimator (nil if pion made none).
-func (s *SFU) newPeerConnection() (*webrtc.PeerConnection, cc.BandwidthEstimator, error) {
+// estimator (nil if pion made none) and the gate that turns congestion
+// control on for it.
+func (s *SFU) newPeerConnection() (*webrtc.PeerConnection, cc.BandwidthEstimator, *ccGate, error) {
 	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+	gate := s.gates.take(pc.ID())
 	e, ok := s.estimators.LoadAndDelete(pc.ID())
 	if !ok {
-		return pc, nil, nil
+		return pc, nil, gate, nil
 	}
-	return pc, e.(cc.BandwidthEstimator), nil
+	return pc, e.(cc.BandwidthEstimator), gate, nil
 }
 
 // UDPAddr is the media UDP port's address.

@@ -49,6 +49,8 @@ type layer struct {
 	width      atomic.Int32 // from the last keyframe (VP8), 0 when unknown
 	height     atomic.Int32
 	lastPLI    atomic.Int64 // unix nanoseconds of the last keyframe request
+
+	cache *packetCache // for subscribers' NACKs
 }
 
 // rankRIDs orders a track's rids from the smallest layer to the largest:
@@ -164,7 +166,7 @@ const guardPackets = 1000
 type downTrack struct {
 	track *forwardedTrack
 	sub   *Participant
-	local *webrtc.TrackLocalStaticRTP
+	local *outTrack
 
 	target  atomic.Int32 // the rank the allocator wants, -1 none
 	current atomic.Int32 // the rank being forwarded, -1 before the first keyframe
@@ -179,9 +181,23 @@ type downTrack struct {
 	lastTS    uint32     // and its timestamp
 	lastAt    int64      // and when it was sent, unix nanoseconds
 	forwarded int64      // packets sent
+	hdr       rtp.Header // the packet being sent, renumbered
+
+	// The last layer switches, newest at spans[(nspans-1)%len], to map a
+	// NACKed number back to the layer and number it was sent from.
+	spans  [4]span
+	nspans int
 }
 
-func newDownTrack(t *forwardedTrack, sub *Participant, local *webrtc.TrackLocalStaticRTP) *downTrack {
+// span is the run of a subscriber's sequence numbers sent from one layer.
+type span struct {
+	layer     *layer
+	first     uint16 // the subscriber's number of its first packet
+	seqOffset uint16
+	tsOffset  uint32
+}
+
+func newDownTrack(t *forwardedTrack, sub *Participant, local *outTrack) *downTrack {
 	d := &downTrack{track: t, sub: sub, local: local}
 	d.target.Store(-1)
 	d.current.Store(-1)
@@ -211,20 +227,42 @@ func (d *downTrack) write(l *layer, pkt *rtp.Packet, keyframe bool, now int64) {
 		// comparing longer would misread the wrap of sequence numbers.
 		d.guard = since < guardPackets
 	}
-	out := *pkt
-	out.SequenceNumber += d.seqOffset
-	out.Timestamp += d.tsOffset
 	// The publisher's extension ids mean nothing on the subscriber's
 	// connection (its rid would be read as something else, its
 	// transport-wide number as a mid: see forward); pion adds the
-	// subscriber's own (TWCC) on the way out.
-	stripExtensions(&out.Header)
-	if !d.started || int16(out.SequenceNumber-d.lastSeq) > 0 {
-		d.lastSeq, d.lastTS, d.lastAt = out.SequenceNumber, out.Timestamp, now
+	// subscriber's own (TWCC) on the way out. The scratch header keeps
+	// its own extension slice, so that adding one does not allocate.
+	ext := d.hdr.Extensions
+	d.hdr = pkt.Header
+	d.hdr.Extensions = ext
+	stripExtensions(&d.hdr)
+	d.hdr.SequenceNumber += d.seqOffset
+	d.hdr.Timestamp += d.tsOffset
+	if !d.started || int16(d.hdr.SequenceNumber-d.lastSeq) > 0 {
+		d.lastSeq, d.lastTS, d.lastAt = d.hdr.SequenceNumber, d.hdr.Timestamp, now
 	}
 	d.started = true
 	d.forwarded++
-	_ = d.local.WriteRTP(&out) // a closed subscriber is cleaned up elsewhere
+	d.local.write(&d.hdr, pkt.Payload) // a closed subscriber is cleaned up elsewhere
+}
+
+// source maps a sequence number the subscriber was sent to the layer and
+// number it came from, and the timestamp offset it was sent with; it
+// reports false for a number not sent, or sent before the last few
+// switches.
+func (d *downTrack) source(seq uint16) (l *layer, from uint16, tsOffset uint32, ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.started || int16(seq-d.lastSeq) > 0 || d.lastSeq-seq >= 4*cacheSize {
+		return nil, 0, 0, false
+	}
+	for i := range min(d.nspans, len(d.spans)) {
+		s := &d.spans[(d.nspans-1-i)%len(d.spans)]
+		if int16(seq-s.first) >= 0 {
+			return s.layer, seq - s.seqOffset, s.tsOffset, true
+		}
+	}
+	return nil, 0, 0, false
 }
 
 // switchTo makes layer l current from its keyframe pkt: the next sequence
@@ -239,6 +277,8 @@ func (d *downTrack) switchTo(l *layer, pkt *rtp.Packet, now int64) {
 		d.tsOffset = d.lastTS + ticks - pkt.Timestamp
 	}
 	d.switchSeq, d.guard = pkt.SequenceNumber, true
+	d.spans[d.nspans%len(d.spans)] = span{layer: l, first: pkt.SequenceNumber + d.seqOffset, seqOffset: d.seqOffset, tsOffset: d.tsOffset}
+	d.nspans++
 	d.current.Store(int32(l.rank))
 	d.sub.signal(Signal{Type: "layer", TrackID: d.track.id, Layer: &LayerInfo{
 		RID: l.rid, Width: int(l.width.Load()), Height: int(l.height.Load()),

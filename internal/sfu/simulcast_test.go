@@ -140,6 +140,9 @@ func (sp *simulcastPub) send(c *peer, tracks []*webrtc.TrackLocalStaticRTP, mid 
 						binary.LittleEndian.PutUint16(payload[9:], uint16(l.height))
 					}
 				}
+				// Each packet's own number, so that a retransmission of the
+				// wrong one is told apart (nack_test.go).
+				binary.BigEndian.PutUint16(payload[len(payload)-3:], seq[i])
 				payload[len(payload)-1] = byte(i)
 				pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq[i], Timestamp: ts, Marker: k == l.packets-1}, Payload: payload}
 				seq[i]++
@@ -525,7 +528,7 @@ func TestAWHEPViewerGetsOneLayer(t *testing.T) {
 }
 
 func TestADownTrackForwardsAcrossTheSequenceNumberWrap(t *testing.T) {
-	local, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "x", "y")
+	local, err := newOutTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "x", "y")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -560,5 +563,25 @@ func TestADownTrackForwardsAcrossTheSequenceNumberWrap(t *testing.T) {
 	d.write(low, pkt, false, 80_002)
 	if d.lastSeq != sent+1 || d.forwarded != n+1 {
 		t.Fatalf("after the switch: last sent %d, want %d", d.lastSeq, sent+1)
+	}
+	// A NACK names the subscriber's numbers: each maps back to the layer
+	// and number it was sent from, across the switch and the wrap.
+	for _, c := range []struct {
+		seq   uint16
+		layer *layer
+		from  uint16
+	}{
+		{sent + 1, low, 5001},
+		{sent, low, 5000},
+		{sent - 1, l, (100 + 70_000) % 65536},
+		{sent - 500, l, (100 + 70_000 - 499) % 65536},
+	} {
+		got, from, _, ok := d.source(c.seq)
+		if !ok || got != c.layer || from != c.from {
+			t.Errorf("source(%d) = %v %d %v, want layer %s number %d", c.seq, got, from, ok, c.layer.rid, c.from)
+		}
+	}
+	if _, _, _, ok := d.source(sent + 2); ok {
+		t.Error("a number not sent yet maps to a packet")
 	}
 }

@@ -29,11 +29,11 @@ func (r *Room) Watch(id, offer string) (*Participant, string, error) {
 		return nil, "", ErrRoomFull
 	}
 	p := newParticipant(r, id, Permissions{}, nil)
-	pc, est, err := r.sfu.newPeerConnection()
+	pc, est, gate, err := r.sfu.newPeerConnection()
 	if err != nil {
 		return nil, "", err
 	}
-	p.sub, p.estimator = pc, est
+	p.sub, p.estimator, p.ccGate = pc, est, gate
 	p.watch(pc, "subscribe")
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		_ = pc.Close()
