@@ -201,3 +201,36 @@ func defaultMediaIP() net.IP {
 	}
 	return net.IPv4(127, 0, 0, 1)
 }
+
+// profiler is perf recording one server process's CPU samples with their
+// call stacks (Go binaries keep frame pointers, and their symbols).
+type profiler struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+func startProfile(dir, target string, n, pid int) (*profiler, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	path := fmt.Sprintf("%s/%s-%d-%s.perf.data", dir, target, n, time.Now().Format("150405"))
+	cmd := exec.Command("perf", "record", "-q", "-F", "499", "-g", "-p", strconv.Itoa(pid), "-o", path)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("--profile-dir needs perf: %w", err)
+	}
+	p := &profiler{cmd: cmd, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait() }()
+	return p, nil
+}
+
+// stop ends the recording (perf writes its file on SIGINT).
+func (p *profiler) stop() error {
+	_ = p.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case err := <-p.done:
+		return err
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		return errors.New("perf did not stop")
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +36,13 @@ type Config struct {
 	MediaIP     string // "" picks the first non-loopback IPv4
 	JSON        string
 	Keep        bool
+	// Rounds repeats every measurement; within a round the targets
+	// alternate at each count, so that a change in the machine's load
+	// hits both alike. Medians are printed at the end.
+	Rounds int
+	// ProfileDir, when set, records a CPU profile of the server over each
+	// window with perf (perf record -g), into <target>-<n>-<round>.perf.data.
+	ProfileDir string
 }
 
 // Result is one measured window.
@@ -53,6 +61,8 @@ type Result struct {
 	BenchCPU    float64 `json:"bench_cpu_seconds"`
 	KeyRequests int64   `json:"keyframe_requests"`
 	Load        string  `json:"load_before"`
+	LoadAfter   string  `json:"load_after"`
+	Round       int     `json:"round"`
 }
 
 // PerSubRate is the packets per second each subscriber received.
@@ -90,28 +100,31 @@ func Run(ctx context.Context, cfg Config, out io.Writer) ([]Result, error) {
 	fmt.Fprintf(out, "stream: VP8 %d fps × %d B (%d kbit/s), keyframe every %s, Opus 20 ms × 120 B; media over %s; window %s after %s warm-up\n",
 		st.FPS, st.FrameBytes, cfg.VideoKbps, cfg.KeyInterval, ip, cfg.Duration, cfg.Warmup)
 	var results []Result
-	for _, name := range cfg.Targets {
+	for round := 1; round <= max(1, cfg.Rounds); round++ {
 		for _, n := range cfg.Subscribers {
-			var t target
-			switch name {
-			case "parley":
-				t = &parleyTarget{exe: cfg.ParleyExe}
-			case "galene":
-				if cfg.GaleneExe == "" {
-					return results, errors.New("--galene: the path of a Galène binary is needed for the galene target")
+			for _, name := range cfg.Targets {
+				var t target
+				switch name {
+				case "parley":
+					t = &parleyTarget{exe: cfg.ParleyExe}
+				case "galene":
+					if cfg.GaleneExe == "" {
+						return results, errors.New("--galene: the path of a Galène binary is needed for the galene target")
+					}
+					t = &galeneTarget{exe: cfg.GaleneExe}
+				default:
+					return results, fmt.Errorf("unknown target %q (parley or galene)", name)
 				}
-				t = &galeneTarget{exe: cfg.GaleneExe}
-			default:
-				return results, fmt.Errorf("unknown target %q (parley or galene)", name)
+				r, err := runOne(ctx, cfg, api, st, t, n, out)
+				if err != nil {
+					return results, fmt.Errorf("%s with %d subscribers: %w", name, n, err)
+				}
+				r.Round = round
+				results = append(results, r)
+				fmt.Fprintf(out, "round %d: %-7s %4d subs: %6.0f pkts/s per sub (%d receiving), server %5.1f%% of a core, %6.2f CPU-s per million packets, RSS %.1f MiB (%.1f with the publisher only, %.0f KiB per subscriber); bench used %.1f CPU-s; load %s before, %s after\n",
+					round, r.Target, r.Subscribers, r.PerSubRate(), r.Receiving, r.CorePercent, r.CPUPerMPkt,
+					float64(r.RSS)/(1<<20), float64(r.RSSBase)/(1<<20), r.RSSPerSub/1024, r.BenchCPU, r.Load, r.LoadAfter)
 			}
-			r, err := runOne(ctx, cfg, api, st, t, n, out)
-			if err != nil {
-				return results, fmt.Errorf("%s with %d subscribers: %w", name, n, err)
-			}
-			results = append(results, r)
-			fmt.Fprintf(out, "%-7s %4d subs: %6.0f pkts/s per sub (%d receiving), server %5.1f%% of a core, %6.2f CPU-s per million packets, RSS %.1f MiB (%.1f with the publisher only, %.0f KiB per subscriber); bench used %.1f CPU-s; load before %s\n",
-				r.Target, r.Subscribers, r.PerSubRate(), r.Receiving, r.CorePercent, r.CPUPerMPkt,
-				float64(r.RSS)/(1<<20), float64(r.RSSBase)/(1<<20), r.RSSPerSub/1024, r.BenchCPU, r.Load)
 		}
 	}
 	if cfg.JSON != "" {
@@ -216,11 +229,22 @@ func runOne(ctx context.Context, cfg Config, api *webrtc.API, st stream, t targe
 	for i, s := range subs {
 		before[i] = s.packets.Load()
 	}
+	var prof *profiler
+	if cfg.ProfileDir != "" {
+		if prof, err = startProfile(cfg.ProfileDir, t.name(), n, proc.pid()); err != nil {
+			return Result{}, err
+		}
+	}
 	p0, c0, b0, k0, t0 := total.Load(), mustCPU(proc.pid()), selfCPU(), pub.keys.Load(), time.Now()
 	if err := sleep(ctx, cfg.Duration); err != nil {
 		return Result{}, err
 	}
 	p1, c1, b1, k1, t1 := total.Load(), mustCPU(proc.pid()), selfCPU(), pub.keys.Load(), time.Now()
+	if prof != nil {
+		if err := prof.stop(); err != nil {
+			fmt.Fprintf(out, "profile: %v\n", err)
+		}
+	}
 	rss, _ := procRSS(proc.pid())
 	receiving := 0
 	for i, s := range subs {
@@ -231,7 +255,7 @@ func runOne(ctx context.Context, cfg Config, api *webrtc.API, st stream, t targe
 	r := Result{
 		Target: t.name(), Subscribers: n, Receiving: receiving, Seconds: t1.Sub(t0).Seconds(),
 		Packets: p1 - p0, ServerCPU: (c1 - c0).Seconds(), RSSBase: rssBase, RSS: rss,
-		BenchCPU: (b1 - b0).Seconds(), KeyRequests: k1 - k0, Load: load,
+		BenchCPU: (b1 - b0).Seconds(), KeyRequests: k1 - k0, Load: load, LoadAfter: loadAvg(),
 	}
 	r.CorePercent = 100 * r.ServerCPU / r.Seconds
 	if r.Packets > 0 {
@@ -264,6 +288,57 @@ func Table(rs []Result) string {
 			r.CorePercent, r.CPUPerMPkt, float64(r.RSS)/(1<<20), float64(r.RSSBase)/(1<<20), r.RSSPerSub/1024)
 	}
 	return b.String()
+}
+
+// Medians formats, per target and count, the median of the rounds' CPU
+// per million packets and memory per subscriber, with each round's figure.
+func Medians(rs []Result) string {
+	type key struct {
+		target string
+		n      int
+	}
+	var order []key
+	groups := map[key][]Result{}
+	for _, r := range rs {
+		k := key{r.Target, r.Subscribers}
+		if groups[k] == nil {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], r)
+	}
+	slices.SortStableFunc(order, func(a, b key) int {
+		if a.target != b.target {
+			return strings.Compare(b.target, a.target) // parley first
+		}
+		return a.n - b.n
+	})
+	var b strings.Builder
+	b.WriteString("| server | subscribers | rounds | **median CPU-s per million forwarded packets** (each round) | median RSS per subscriber | load average before (each round) |\n|---|---|---|---|---|---|\n")
+	for _, k := range order {
+		g := groups[k]
+		cpu, mem := make([]float64, len(g)), make([]float64, len(g))
+		var each, loads []string
+		for i, r := range g {
+			cpu[i], mem[i] = r.CPUPerMPkt, r.RSSPerSub
+			each = append(each, fmt.Sprintf("%.1f", r.CPUPerMPkt))
+			loads = append(loads, r.Load)
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d | **%.1f** (%s) | %.0f KiB | %s |\n", k.target, k.n, len(g), median(cpu),
+			strings.Join(each, ", "), median(mem)/1024, strings.Join(loads, "; "))
+	}
+	return b.String()
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // ParseCounts parses a comma-separated list of positive subscriber counts.

@@ -63,6 +63,9 @@ the load-generator CPU the bench prints beside the server's.`,
 			if len(rs) > 0 {
 				fmt.Fprint(s.out, "\n"+benchsfu.Table(rs))
 			}
+			if cfg.Rounds > 1 && len(rs) > 0 {
+				fmt.Fprint(s.out, "\n"+benchsfu.Medians(rs))
+			}
 			return err
 		},
 	}
@@ -78,5 +81,7 @@ the load-generator CPU the bench prints beside the server's.`,
 	f.StringVar(&cfg.MediaIP, "media-ip", "", "local address media goes to (default: the first non-loopback IPv4)")
 	f.StringVar(&cfg.JSON, "json", "", "also write the results as JSON to this file")
 	f.BoolVar(&cfg.Keep, "keep", false, "keep each server's temporary folder (data and log)")
+	f.IntVar(&cfg.Rounds, "rounds", 1, "repeat every measurement; targets alternate at each count within a round, and medians are printed")
+	f.StringVar(&cfg.ProfileDir, "profile-dir", "", "record the server's CPU profile over each window with perf into this folder (perf report -i FILE)")
 	return cmd
 }
