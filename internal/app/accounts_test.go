@@ -23,6 +23,21 @@ func TestFirstAccountBecomesAdminAndLaterOnesMembers(t *testing.T) {
 	})
 }
 
+func TestConfigSaysAFreshInstallationAwaitsItsOperator(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		var cfg struct{ Setup bool }
+		e.client().do("GET", "/api/v1/config", nil).want(t, http.StatusOK).decode(t, &cfg)
+		if !cfg.Setup {
+			t.Fatal("a fresh installation's config has setup false")
+		}
+		e.signup("ana@example.com", "Ana")
+		e.client().do("GET", "/api/v1/config", nil).want(t, http.StatusOK).decode(t, &cfg)
+		if cfg.Setup {
+			t.Fatal("config still says setup once the operator's account exists")
+		}
+	})
+}
+
 func TestSignupRejectsBadInputAndWritesNothing(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		e.signup("taken@example.com", "Taken")

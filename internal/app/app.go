@@ -391,9 +391,15 @@ func (a *App) Close() error {
 }
 
 func (a *App) publicConfig(w http.ResponseWriter, r *http.Request) error {
-	return httpx.WriteJSON(w, http.StatusOK, map[string]string{
+	accounts, err := a.Auth.HasAccounts(r.Context())
+	if err != nil {
+		return err
+	}
+	return httpx.WriteJSON(w, http.StatusOK, map[string]any{
 		"signup_mode": string(a.Auth.SignupMode()),
 		"version":     a.cfg.Version,
+		// A fresh installation: its first account becomes the operator.
+		"setup": !accounts,
 	})
 }
 
@@ -503,6 +509,10 @@ func (a *App) Run(ctx context.Context, ready func(addr net.Addr)) error {
 	}
 	a.log.Info("parley is listening", "url", displayURL(scheme, ln.Addr()), "db", a.DB.Dialect, "version", a.cfg.Version,
 		"media_udp", a.SFU.UDPAddr().String(), "node", a.Gateway.Node())
+	if accounts, err := a.Auth.HasAccounts(ctx); err == nil && !accounts {
+		a.log.Info("no accounts yet: open the address above and create the first one; it becomes the operator (admin)",
+			"url", displayURL(scheme, ln.Addr()))
+	}
 	if ready != nil {
 		ready(ln.Addr())
 	}

@@ -408,6 +408,14 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
+// HasAccounts reports whether anyone but a help-desk guest has an account:
+// until someone does, the installation is waiting for its operator.
+func (s *Service) HasAccounts(ctx context.Context) (bool, error) {
+	var any bool
+	err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE NOT guest)`).Scan(&any)
+	return any, err
+}
+
 // CountUsers returns how many accounts exist.
 func (s *Service) CountUsers(ctx context.Context) (int, error) {
 	var n int

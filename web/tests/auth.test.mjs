@@ -275,8 +275,40 @@ describe('auth screens', { skip: !baseURL }, () => {
    */
   async function pretendSignupMode(page, mode) {
     await page.route('**/api/v1/config', (route) =>
-      route.fulfill({ json: { signup_mode: mode, version: 'test' } }));
+      route.fulfill({ json: { signup_mode: mode, version: 'test', setup: false } }));
   }
+
+  test('offers a visitor on the marketplace a way to sign in, and none once signed in', async (t) => {
+    const { context, page } = await open(t);
+    await page.goto('/market');
+    await page.getByRole('heading', { name: 'Find an expert' }).waitFor();
+    const header = page.getByRole('banner');
+    await header.getByRole('link', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Sign in', exact: true }).waitFor();
+    // On the sign-in screen itself the header does not repeat it.
+    assert.equal(await header.getByRole('link', { name: 'Sign in' }).isVisible(), false);
+    const person = await signUpViaApi(context);
+    await page.goto('/market');
+    await header.getByRole('button', { name: person.name }).waitFor();
+    assert.equal(await header.getByRole('link', { name: 'Sign in' }).isVisible(), false);
+  });
+
+  test('welcomes the operator of a fresh installation to create the first account', async (t) => {
+    const { page } = await open(t);
+    // Invite-only, yet the first account needs no invite: the server lets
+    // it through (TestSignupModes) and the form does not ask for one.
+    await page.route('**/api/v1/config', (route) =>
+      route.fulfill({ json: { signup_mode: 'invite', version: 'test', setup: true } }));
+    await page.goto('/signin');
+    await page.getByRole('heading', { name: 'Create account' }).waitFor();
+    assert.equal(new URL(page.url()).pathname, '/signup');
+    await page.getByText('This Parley has no accounts yet. The account you create now is its operator').waitFor();
+    assert.equal(await page.getByLabel('Invite code').count(), 0);
+    assert.equal(await page.getByRole('link', { name: 'Sign in' }).count(), 0);
+    // Browsing the marketplace needs no account, set up or not.
+    await page.goto('/market');
+    await page.getByRole('heading', { name: 'Find an expert' }).waitFor();
+  });
 
   test('hides account creation when sign-up is closed', async (t) => {
     const { page } = await open(t);

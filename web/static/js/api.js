@@ -6,6 +6,7 @@
  * @typedef {Object} Config
  * @property {'open' | 'invite' | 'closed'} signup_mode
  * @property {string} version
+ * @property {boolean} setup true until the first account (the operator) exists
  */
 
 /**

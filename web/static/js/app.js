@@ -75,6 +75,8 @@ export class App {
   #header;
   /** @type {HTMLElement | null} */
   #menu = null;
+  /** A way in for visitors browsing the public pages (the marketplace). */
+  #signInLink = el('a', { href: '/signin', class: 'header-signin', 'data-i18n': 'auth.signIn.title' });
   /** @type {Storage | null} */
   #storage;
   /** @type {MessengerSession | null} */
@@ -106,6 +108,7 @@ export class App {
     this.#header = header;
     this.#storage = storage;
     header?.append(LanguagePicker.create(i18n));
+    header?.prepend(this.#signInLink);
   }
 
   async start() {
@@ -174,6 +177,7 @@ export class App {
       signOut: () => this.#logout(),
       intercept: (error) => this.#intercept(error),
     };
+    this.#signInLink.hidden = this.#user !== null || factory === signInView || factory === signUpView;
     const view = factory(ctx);
     if (this.#main.firstElementChild !== view.element || this.#main.childElementCount !== 1) {
       replaceChildren(this.#main, view.element);
@@ -205,6 +209,11 @@ export class App {
       if (!isMessengerPath(path)) history.replaceState(null, '', '/');
       return messengerView;
     }
+    // A fresh installation starts by creating its operator's account.
+    if (config.setup) {
+      if (path !== '/signup') history.replaceState(null, '', '/signup');
+      return signUpView;
+    }
     const signupAllowed = config.signup_mode !== 'closed';
     if (path === '/signup') {
       if (signupAllowed) return signUpView;
@@ -220,6 +229,7 @@ export class App {
   /** @param {User} user */
   #signedIn(user) {
     this.#user = user;
+    if (this.#config) this.#config.setup = false;
     this.#flash = null;
     this.#startMessenger(user);
     if (authPaths.has(location.pathname)) history.replaceState(null, '', '/');

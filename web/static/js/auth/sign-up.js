@@ -46,7 +46,8 @@ export function signUpView(ctx) {
     checks: [checks.required(i18n), checks.passwordLength(i18n)],
   });
   const fields = [name, email, password];
-  const inviteMode = ctx.config.signup_mode === 'invite';
+  // The operator's own account, the installation's first, needs no invite.
+  const inviteMode = ctx.config.signup_mode === 'invite' && !ctx.config.setup;
   if (inviteMode) {
     fields.push(FormField.create({
       name: 'invite',
@@ -86,10 +87,10 @@ export function signUpView(ctx) {
 
   const element = el('section', { class: 'card auth' },
     el('h1', { id: 'signup-title', tabindex: -1 }, i18n.t('auth.signUp.title')),
-    el('p', { class: 'lead' }, i18n.t('auth.signUp.intro')),
+    el('p', { class: 'lead' }, i18n.t(ctx.config.setup ? 'auth.signUp.setupIntro' : 'auth.signUp.intro')),
     flashNotice(ctx),
     form,
-    el('p', { class: 'switch' }, i18n.t('auth.signUp.haveAccount'), ' ',
+    ctx.config.setup ? null : el('p', { class: 'switch' }, i18n.t('auth.signUp.haveAccount'), ' ',
       el('a', { href: `/signin${authLinkQuery(ctx.query)}` }, i18n.t('auth.signUp.toSignIn'))));
   return { element, title: i18n.t('auth.signUp.title') };
 }
