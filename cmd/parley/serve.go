@@ -78,6 +78,7 @@ TLS-terminating proxy; list that proxy in --trusted-proxy and set
 	f.StringVar(&cfg.Stripe.SecretKey, "stripe-secret-key", "", "Stripe secret key (sk_live_… or sk_test_…), with --payments stripe")
 	f.StringVar(&cfg.Stripe.WebhookSecret, "stripe-webhook-secret", "", "signing secret (whsec_…) of the Stripe webhook endpoint /api/v1/billing/stripe/webhook")
 	f.StringVar(&cfg.Stripe.APIURL, "stripe-api-url", "", "Stripe's API base URL (default https://api.stripe.com; stripe-mock or a fake in tests)")
+	f.StringVar(&cfg.Stripe.Country, "stripe-country", "", "the platform's Stripe country (ISO 3166, e.g. US): experts whose account is in another are charged on_behalf_of their account")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	envUsage(f)

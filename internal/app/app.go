@@ -678,6 +678,10 @@ type StripeConfig struct {
 	// MaxNetworkRetries overrides stripe-go's retries of a failed request
 	// (tests: 0); nil keeps its default of 2.
 	MaxNetworkRetries *int64
+	// Country is the platform's Stripe account's country (ISO 3166, e.g.
+	// US): experts whose account is in another are charged on_behalf_of
+	// their account. "" never does.
+	Country string
 }
 
 // payments builds the marketplace's payment provider: nil (the wallet),
@@ -696,12 +700,17 @@ func (a *App) payments(cfg Config, log *slog.Logger) (*stripepay.HTTP, market.Pa
 	}
 	sp, err := stripepay.New(stripepay.Config{SecretKey: cfg.Stripe.SecretKey, WebhookSecret: cfg.Stripe.WebhookSecret,
 		BackendURL: cfg.Stripe.APIURL, MaxNetworkRetries: cfg.Stripe.MaxNetworkRetries, Logger: log.With("component", "stripe"),
-		OnboardingReturnURL: public + "/?stripe=done", OnboardingRefreshURL: public + "/?stripe=again"})
+		OnboardingReturnURL: public + "/market/expert?payouts=done", OnboardingRefreshURL: public + "/market/expert?payouts=again"})
 	if err != nil {
 		return nil, nil, err
 	}
 	pay := billing.NewProviderPayments(a.Billing, sp, log.With("component", "payments"))
-	h.P, h.Pay = sp, pay
+	pay.Country = strings.ToUpper(cfg.Stripe.Country)
+	// A card that asks for 3-D Secure sends the learner to their bank and
+	// back to the web app, which completes the booking.
+	pay.ReturnURL = func(ref string) string { return public + "/market/bookings/" + url.PathEscape(ref) + "/return" }
+	h.P, h.Pay, h.PublicURL = sp, pay, public
+	h.HoldCanceled = func(ctx context.Context, authID string) error { return a.Market.HoldCanceled(ctx, authID) }
 	h.MayEarn = func(ctx context.Context, userID string) error {
 		e, err := a.Market.Expert(ctx, userID)
 		if errors.Is(err, market.ErrNotFound) || (err == nil && e.Status != market.Approved) {

@@ -59,10 +59,22 @@ func TestTheMarketplaceWithStripe(t *testing.T) {
 		var l struct {
 			ID string `json:"id"`
 		}
-		exa.do("POST", "/api/v1/market/listings", map[string]any{"title": "Windows on your Mac", "description": "Boot Camp or a VM, set up live.",
+		listing := map[string]any{"title": "Windows on your Mac", "description": "Boot Camp or a VM, set up live.",
 			"category": "computers-electronics", "languages": []string{"en"}, "price_model": "per_minute", "price": money{150, "USD"},
-			"start_now": true}).want(t, http.StatusCreated).decode(t, &l)
-		admin.do("POST", "/api/v1/market/listings/"+l.ID+"/approve", nil).want(t, http.StatusOK)
+			"start_now": true}
+		// No payouts set up: a paid listing is refused, a free one is not.
+		before := e.count("market_listings")
+		exa.do("POST", "/api/v1/market/listings", listing).problem(t, 409, "payouts-not-set-up")
+		if e.count("market_listings") != before {
+			t.Fatal("a refused listing was stored")
+		}
+		var payouts struct {
+			Status string `json:"status"`
+		}
+		exa.do("GET", "/api/v1/billing/stripe/account", nil).want(t, http.StatusOK).decode(t, &payouts)
+		if payouts.Status != "not_started" {
+			t.Fatalf("payouts before any account: %q", payouts.Status)
+		}
 		weekly := map[string]any{}
 		for _, d := range []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"} {
 			weekly[d] = []map[string]string{{"open": "00:00", "close": "24:00"}}
@@ -81,10 +93,29 @@ func TestTheMarketplaceWithStripe(t *testing.T) {
 		if acct.Account == "" || acct.OnboardingURL == "" || acct.Ready {
 			t.Fatalf("the expert's account: %+v", acct)
 		}
+		exa.do("GET", "/api/v1/billing/stripe/account", nil).want(t, http.StatusOK).decode(t, &payouts)
+		if payouts.Status != "pending" {
+			t.Fatalf("payouts before onboarding: %q", payouts.Status)
+		}
+		exa.do("POST", "/api/v1/market/listings", listing).problem(t, 409, "payouts-not-set-up")
+		// Stripe says the account is ready (its webhook); the listing goes up.
+		e.deliver(t, accountUpdated("evt_acct_0", acct.Account, true)).want(t, http.StatusOK)
+		exa.do("POST", "/api/v1/market/listings", listing).want(t, http.StatusCreated).decode(t, &l)
+		admin.do("POST", "/api/v1/market/listings/"+l.ID+"/approve", nil).want(t, http.StatusOK)
+		e.deliver(t, accountUpdated("evt_acct_00", acct.Account, false)).want(t, http.StatusOK)
 
-		// No card: 402, nothing written.
-		before := e.count("market_sessions")
-		lea.do("POST", "/api/v1/market/bookings", map[string]any{"listing": l.ID, "now": true}).problem(t, 402, "payment-required")
+		// No card: 402 with the hold and why, nothing written.
+		before = e.count("market_sessions")
+		var short struct {
+			Reason string `json:"reason"`
+			Hold   money  `json:"hold"`
+		}
+		r := lea.do("POST", "/api/v1/market/bookings", map[string]any{"listing": l.ID, "now": true})
+		r.problem(t, 402, "payment-required")
+		r.decode(t, &short)
+		if short.Reason != "no_card" || short.Hold != (money{15 * 150, "USD"}) {
+			t.Fatalf("the 402 without a card: %+v", short)
+		}
 
 		// The learner saves a card with Stripe.js; the webhook records it.
 		var setup struct {

@@ -26,6 +26,22 @@ type Provider interface {
 	// platform's fee back pro rata and reversing the payee's share; it
 	// returns the provider's refund id.
 	Refund(ctx context.Context, authID string, amount Money, key string) (string, error)
+	// Lookup reads what the provider says of an authorization now (after
+	// the payer authenticated it, say).
+	Lookup(ctx context.Context, authID string) (AuthState, error)
+}
+
+// AuthState is what a provider says of an authorization.
+type AuthState struct {
+	ID       string
+	Status   string // requires_capture while money is held
+	Amount   Money  // authorized
+	Customer string
+	Payee    string // the connected account the charge goes to
+	Ref      string // the session, from the metadata
+	// ActionURL is where the payer authenticates it (3-D Secure), while
+	// Status is requires_action.
+	ActionURL string
 }
 
 // Authorization asks a provider to hold money for a session.
@@ -36,10 +52,24 @@ type Authorization struct {
 	Amount         Money
 	Ref            string // the session, recorded in the provider's metadata
 	IdempotencyKey string
+	// ReturnURL is where the payer comes back after authenticating (3-D
+	// Secure) when the card asks for it; "" for a payer not present.
+	ReturnURL string
+	// OffSession says the payer is not present (a hold placed by the sweep
+	// before a session booked long ahead): a card that wants
+	// authentication is declined rather than asking for it.
+	OffSession bool
+	// OnBehalfOf makes the payee's account the settlement merchant (an
+	// expert in another country than the platform); "" leaves it the
+	// platform.
+	OnBehalfOf string
 }
 
 // AuthResult is a provider's answer to Authorize.
 type AuthResult struct {
 	ID     string // the provider's id for the hold (a PaymentIntent)
 	Status string // the provider's status, e.g. "requires_capture"
+	// ActionURL is where the payer authenticates the payment (3-D Secure)
+	// when Status is requires_action.
+	ActionURL string
 }

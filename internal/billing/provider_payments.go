@@ -57,6 +57,14 @@ type ProviderPayments struct {
 	p   Provider
 	log *slog.Logger
 	now func() time.Time
+
+	// ReturnURL is where a payer asked to authenticate a booking's card
+	// (3-D Secure) comes back to, for a session ref; nil refuses such cards.
+	ReturnURL func(ref string) string
+	// Country is the platform's country (ISO 3166, e.g. US): a payee whose
+	// account is in another is charged on_behalf_of their account, so
+	// the charge settles in their country. "" never sets it.
+	Country string
 }
 
 // NewProviderPayments builds billing over svc's ledger with provider p.
@@ -101,12 +109,24 @@ func (x *ProviderPayments) Authorize(ctx context.Context, payerID, payeeID strin
 		return Authorized{}, ErrPayeeNotReady
 	}
 	a := Authorized{PayerID: payerID, PayeeID: payeeID, Amount: m, Ref: ref}
-	res, err := x.p.Authorize(ctx, Authorization{PayerCustomer: cust, PaymentMethod: pm, PayeeAccount: acct, Amount: m, Ref: ref,
-		IdempotencyKey: holdKey(ref)})
+	auth := Authorization{PayerCustomer: cust, PaymentMethod: pm, PayeeAccount: acct, Amount: m, Ref: ref,
+		IdempotencyKey: holdKey(ref), OffSession: offSession(ctx)}
+	if x.ReturnURL != nil && !auth.OffSession {
+		auth.ReturnURL = x.ReturnURL(ref)
+	}
+	if auth.OnBehalfOf, err = x.onBehalfOf(ctx, payeeID, acct); err != nil {
+		return Authorized{}, err
+	}
+	res, err := x.p.Authorize(ctx, auth)
 	switch {
 	case err == nil:
 		a.AuthID = res.ID
 		return a, nil
+	case res.ID != "" && res.ActionURL != "" && errors.Is(err, ErrActionRequired):
+		// The payer must authenticate (3-D Secure): the payment waits for
+		// them at the provider; the caller sends them to ActionURL.
+		return Authorized{}, &ActionRequiredError{Authorized: Authorized{PayerID: payerID, PayeeID: payeeID, Amount: m, Ref: ref,
+			AuthID: res.ID}, URL: res.ActionURL}
 	case errors.Is(err, ErrInsufficient):
 		reason := "the card was declined"
 		var dc interface{ DeclineCode() string }
@@ -217,7 +237,21 @@ func (x *ProviderPayments) ExtendHold(ctx context.Context, tx *sql.Tx, holdID st
 // released to the external account) and, in the same transaction, queues
 // the provider's capture of amount with the commission as its fee — or
 // its cancel when amount is 0. Flush carries it out after the commit.
+//
+// A charge below the provider's minimum (Stripe: 50 US cents or the
+// currency's equivalent) cannot be captured, so it is not taken: the hold
+// is released and nothing is charged (the returned settlement's amount is
+// 0, and the caller records that).
 func (x *ProviderPayments) Settle(ctx context.Context, tx *sql.Tx, holdID string, amount int64, payeeID string, rate BasisPoints) (Settlement, error) {
+	if amount > 0 {
+		var cur string
+		if err := tx.QueryRowContext(ctx, `SELECT currency FROM billing_holds WHERE id = $1`, holdID).Scan(&cur); err != nil {
+			return Settlement{}, err
+		}
+		if amount < x.Minimum(cur) {
+			amount = 0
+		}
+	}
 	st, err := x.svc.Settle(ctx, tx, holdID, amount, payeeID, rate)
 	if err != nil {
 		return Settlement{}, err
@@ -240,7 +274,15 @@ func (x *ProviderPayments) Settle(ctx context.Context, tx *sql.Tx, holdID string
 // to the external account) and queues the provider's refund of amount in
 // the same transaction; the provider reverses the payee's transfer and
 // the fee in proportion.
+//
+// A payment whose dispute is open is not refunded (ErrDisputed): the
+// card's bank decides, and the expert's share stays frozen until then.
 func (x *ProviderPayments) Refund(ctx context.Context, tx *sql.Tx, settlementID string, amount int64, reason string) (Settlement, error) {
+	if d, err := x.disputed(ctx, tx, settlementID); err != nil {
+		return Settlement{}, err
+	} else if d {
+		return Settlement{}, fmt.Errorf("%w: the card's bank decides where this payment goes; refund after the dispute closes", ErrDisputed)
+	}
 	st, err := x.svc.Refund(ctx, tx, settlementID, amount, reason)
 	if err != nil {
 		return Settlement{}, err

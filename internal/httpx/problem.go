@@ -30,6 +30,9 @@ type Problem struct {
 
 	// RetryAfter, when set, is sent as the Retry-After header (429, 503).
 	RetryAfter time.Duration `json:"-"`
+	// Extensions are RFC 9457 extension members sent beside the standard
+	// ones (a 402's hold and balance); they never replace a standard one.
+	Extensions map[string]any `json:"-"`
 }
 
 // FieldError names one invalid field of a request body or query.
@@ -140,5 +143,27 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(out.Status)
-	_ = json.NewEncoder(w).Encode(out)
+	_ = json.NewEncoder(w).Encode(out.members())
+}
+
+// members is the problem as its JSON object: the standard members and
+// the extensions beside them.
+func (p Problem) members() any {
+	if len(p.Extensions) == 0 {
+		return p
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return p
+	}
+	m := map[string]any{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return p
+	}
+	for k, v := range p.Extensions {
+		if _, standard := m[k]; !standard && k != "type" && k != "title" && k != "status" && k != "detail" && k != "instance" {
+			m[k] = v
+		}
+	}
+	return m
 }

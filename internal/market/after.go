@@ -89,11 +89,11 @@ func (s *Service) settleFee(ctx context.Context, tx *sql.Tx, se Session, fee int
 		return nil
 	}
 	st, err := s.payments().Settle(ctx, tx, se.holdID, fee, se.ExpertID, billing.BasisPoints(se.CommissionBps))
-	if err != nil || fee == 0 {
+	if err != nil || st.Amount.Amount == 0 { // nothing taken (a fee below the provider's minimum is not)
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE market_sessions SET charged = $1, commission = $2, settlement_id = $3 WHERE id = $4`,
-		fee, st.Commission, st.ID, se.ID)
+		st.Amount.Amount, st.Commission, st.ID, se.ID)
 	return err
 }
 
@@ -117,17 +117,20 @@ func (s *Service) Extend(ctx context.Context, learnerID, id string, minutes int)
 		return Session{}, fmt.Errorf("%w: only a per-minute or per-hour session going on is extended", ErrWrongState)
 	}
 	more := Charge(se.PriceModel, se.Price.Amount, 0, int64(minutes)*60)
+	hold := billing.Money{Amount: more, Currency: se.Price.Currency}
 	// A card's hold is raised at the provider first (a refusal changes
 	// nothing), then recorded.
 	if err := s.payments().Raise(ctx, se.holdID, more); errors.Is(err, billing.ErrInsufficient) {
-		return Session{}, fmt.Errorf("%w: %s", ErrPayment, strings.TrimPrefix(err.Error(), billing.ErrInsufficient.Error()+": "))
+		return Session{}, &PaymentError{Reason: ReasonDeclined, Hold: &hold,
+			Detail: strings.TrimPrefix(err.Error(), billing.ErrInsufficient.Error()+": ")}
 	} else if err != nil {
 		return Session{}, err
 	}
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		_, err := s.payments().ExtendHold(ctx, tx, se.holdID, more)
 		if errors.Is(err, billing.ErrInsufficient) {
-			return fmt.Errorf("%w: the wallet has less than the %d %s another %d minutes hold", ErrPayment, more, se.Price.Currency, minutes)
+			return &PaymentError{Reason: ReasonWallet, Hold: &hold,
+				Detail: fmt.Sprintf("the wallet has less than the %d %s another %d minutes hold", more, se.Price.Currency, minutes)}
 		} else if err != nil {
 			return err
 		}
@@ -135,6 +138,10 @@ func (s *Service) Extend(ctx context.Context, learnerID, id string, minutes int)
 		_, err = tx.ExecContext(ctx, `UPDATE market_sessions SET end_at = $1 WHERE id = $2`, se.EndAt.Add(time.Duration(minutes)*time.Minute), id)
 		return err
 	})
+	var short *PaymentError
+	if errors.As(err, &short) && short.Reason == ReasonWallet {
+		short.Balance = s.walletBalance(ctx, learnerID, se.Price.Currency)
+	}
 	if err != nil {
 		return Session{}, err
 	}

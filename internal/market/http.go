@@ -46,6 +46,7 @@ func (h *HTTP) Routes(rt *httpx.Router) {
 	rt.Handle("PUT /api/v1/market/experts/me/availability", h.setAvailability)
 	rt.Handle("GET /api/v1/market/experts/me/availability", h.availability)
 	rt.Handle("POST /api/v1/market/bookings", h.book)
+	rt.Handle("POST /api/v1/market/bookings/{id}/confirm", h.confirmBooking)
 	rt.Handle("GET /api/v1/market/sessions", h.sessions)
 	rt.Handle("GET /api/v1/market/sessions/{id}", h.session)
 	rt.Handle("POST /api/v1/market/sessions/{id}/join", h.sessionAction(h.svc.Join))
@@ -329,6 +330,9 @@ func (h *HTTP) createListing(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(w, r, h.MaxBody, &in); err != nil {
 		return err
 	}
+	if err := h.svc.CheckPublish(r.Context(), p.User.ID, in.PriceModel); err != nil {
+		return Problem(err)
+	}
 	l, err := h.svc.CreateListing(r.Context(), p.User.ID, in)
 	if err != nil {
 		return Problem(err)
@@ -357,6 +361,9 @@ func (h *HTTP) updateListing(w http.ResponseWriter, r *http.Request) error {
 	var in ListingInput
 	if err := httpx.DecodeJSON(w, r, h.MaxBody, &in); err != nil {
 		return err
+	}
+	if err := h.svc.CheckPublish(r.Context(), p.User.ID, in.PriceModel); err != nil {
+		return Problem(err)
 	}
 	l, err := h.svc.UpdateListing(r.Context(), p.User.ID, r.PathValue("id"), in)
 	if err != nil {

@@ -192,7 +192,13 @@ func (s *Service) Decisions(ctx context.Context, subjectType, subjectID string) 
 
 // Problem maps the marketplace's errors to problems.
 func Problem(err error) error {
+	var pay *PaymentError
+	if errors.As(err, &pay) {
+		return pay.Problem()
+	}
 	switch {
+	case errors.Is(err, billing.ErrDisputed):
+		return httpx.Conflict("disputed", strings.TrimPrefix(err.Error(), billing.ErrDisputed.Error()+": "))
 	case errors.Is(err, ErrNotFound):
 		return httpx.NotFound()
 	case errors.Is(err, ErrNotAllowed):

@@ -29,6 +29,15 @@ type Payments interface {
 	// Flush carries out, after a commit, what the transaction recorded for
 	// a hold ("" for every hold whose retry is due).
 	Flush(ctx context.Context, holdID string) error
+	// Confirm checks an authorization its payer authenticated (3-D
+	// Secure) against the booking attempt's.
+	Confirm(ctx context.Context, want billing.Authorized) (billing.Authorized, error)
+	// PayeeReady is nil when the expert can be paid
+	// (billing.ErrPayeeNotReady when not).
+	PayeeReady(ctx context.Context, payeeID string) error
+	// Minimum is the smallest charge in a currency (0: none); a charge
+	// below it is not taken (Settle takes nothing).
+	Minimum(currency string) int64
 }
 
 // Wallet is Payments by the built-in wallet: everything happens in the
@@ -46,8 +55,15 @@ func (w wallet) PlaceHold(ctx context.Context, tx *sql.Tx, a billing.Authorized)
 }
 
 func (wallet) Abandon(context.Context, billing.Authorized) {}
-func (wallet) Raise(context.Context, string, int64) error  { return nil }
-func (wallet) Flush(context.Context, string) error         { return nil }
+func (wallet) PayeeReady(context.Context, string) error    { return nil }
+func (wallet) Minimum(string) int64                        { return 0 }
+
+// Confirm: the wallet never asks its payer to authenticate.
+func (wallet) Confirm(context.Context, billing.Authorized) (billing.Authorized, error) {
+	return billing.Authorized{}, billing.ErrAuthMismatch
+}
+func (wallet) Raise(context.Context, string, int64) error { return nil }
+func (wallet) Flush(context.Context, string) error        { return nil }
 
 // flush carries out a hold's payments after a commit; a failure is logged
 // and stays queued for the sweep.

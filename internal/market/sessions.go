@@ -165,28 +165,81 @@ type BookingInput struct {
 // Book books a free slot of a listing for a learner, or starts a session
 // now when the listing allows it and the expert is available: the price
 // (or its first block) is held from the learner's wallet first, so a
-// learner who cannot pay never takes an expert's time (ErrPayment). Two
-// learners asking for overlapping times get one booking and one
-// ErrSlotTaken: bookings of one expert take turns on the expert's row.
+// learner who cannot pay never takes an expert's time (ErrPayment, as a
+// *PaymentError with the hold and the balance). Two learners asking for
+// overlapping times get one booking and one ErrSlotTaken: bookings of one
+// expert take turns on the expert's row. A card that asks its payer to
+// authenticate (3-D Secure) books nothing yet: the attempt is recorded and
+// a *PaymentError carries where to authenticate and how to continue
+// (ConfirmBooking).
 func (s *Service) Book(ctx context.Context, learnerID string, in BookingInput) (Session, error) {
+	p, err := s.planBooking(ctx, learnerID, in, newID())
+	if err != nil {
+		return Session{}, err
+	}
+	// A card is authorized before the transaction (nothing waits on the
+	// provider inside it), and let go of if the booking does not commit.
+	var authorized billing.Authorized
+	if p.hold > 0 && !p.deferred {
+		authorized, err = s.payments().Authorize(ctx, learnerID, p.se.ExpertID, p.holdMoney(), p.se.ID)
+		var action *billing.ActionRequiredError
+		switch {
+		case errors.As(err, &action):
+			return Session{}, s.awaitAuthentication(ctx, p, action)
+		case err != nil:
+			return Session{}, p.authError(err)
+		}
+	}
+	return s.commitBooking(ctx, p, authorized, false)
+}
+
+// bookingPlan is a booking checked and priced, before any money moves.
+type bookingPlan struct {
+	in       BookingInput
+	se       Session
+	hold     int64
+	deferred bool // a card hold placed near the start by the sweep (see deferred.go)
+}
+
+func (p bookingPlan) holdMoney() billing.Money {
+	return billing.Money{Amount: p.hold, Currency: p.se.Price.Currency}
+}
+
+// authError is a refused authorization as the marketplace says it.
+func (p bookingPlan) authError(err error) error {
+	hold := p.holdMoney()
+	switch {
+	case errors.Is(err, billing.ErrNoPaymentMethod):
+		return &PaymentError{Reason: ReasonNoCard, Hold: &hold, Detail: "save a card first"}
+	case errors.Is(err, billing.ErrInsufficient):
+		return &PaymentError{Reason: ReasonDeclined, Hold: &hold, Detail: strings.TrimPrefix(err.Error(), billing.ErrInsufficient.Error()+": ")}
+	case errors.Is(err, billing.ErrPayeeNotReady):
+		return fmt.Errorf("%w: the expert cannot take card payments yet", ErrUnavailable)
+	}
+	return err
+}
+
+// planBooking checks a booking and prices it as session id; nothing is
+// written.
+func (s *Service) planBooking(ctx context.Context, learnerID string, in BookingInput, id string) (bookingPlan, error) {
 	var v httpx.Validator
 	v.Check(in.Listing != "", "listing", "required")
 	v.Check((in.Start != nil) != in.Now, "start", "give a start time, or now: true — not both")
 	if err := v.Err(); err != nil {
-		return Session{}, err
+		return bookingPlan{}, err
 	}
 	l, err := s.Listing(ctx, learnerID, false, in.Listing)
 	if errors.Is(err, ErrNotFound) {
-		return Session{}, httpx.Invalid(httpx.FieldError{Field: "listing", Detail: "no such listing"})
+		return bookingPlan{}, httpx.Invalid(httpx.FieldError{Field: "listing", Detail: "no such listing"})
 	} else if err != nil {
-		return Session{}, err
+		return bookingPlan{}, err
 	}
 	if l.ExpertID == learnerID {
-		return Session{}, httpx.Invalid(httpx.FieldError{Field: "listing", Detail: "you cannot book your own listing"})
+		return bookingPlan{}, httpx.Invalid(httpx.FieldError{Field: "listing", Detail: "you cannot book your own listing"})
 	}
 	cat, err := s.category(ctx, s.db, l.Category)
 	if err != nil {
-		return Session{}, err
+		return bookingPlan{}, err
 	}
 	now := s.now()
 	minutes := HoldBlockMinutes
@@ -199,52 +252,67 @@ func (s *Service) Book(ctx context.Context, learnerID string, in BookingInput) (
 	if in.Start != nil {
 		start = db.Time(*in.Start)
 		if !start.After(now) {
-			return Session{}, httpx.Invalid(httpx.FieldError{Field: "start", Detail: "in the future"})
+			return bookingPlan{}, httpx.Invalid(httpx.FieldError{Field: "start", Detail: "in the future"})
 		}
 	} else if !l.StartNow {
-		return Session{}, fmt.Errorf("%w: this listing is booked ahead, not started now", ErrUnavailable)
+		return bookingPlan{}, fmt.Errorf("%w: this listing is booked ahead, not started now", ErrUnavailable)
 	}
 	end := start.Add(time.Duration(minutes) * time.Minute)
 	conv, _, err := s.cfg.Chat.OpenDirect(ctx, learnerID, l.ExpertID)
 	if err != nil {
-		return Session{}, err
+		return bookingPlan{}, err
 	}
-	se := Session{ID: newID(), ListingID: l.ID, ExpertID: l.ExpertID, LearnerID: learnerID, Kind: "booked", Status: Booked,
+	se := Session{ID: id, ListingID: l.ID, ExpertID: l.ExpertID, LearnerID: learnerID, Kind: "booked", Status: Booked,
 		StartAt: start, EndAt: end, PriceModel: l.PriceModel, Price: l.Price, MinBillable: l.MinBillableMinutes,
 		SessionMinutes: l.SessionMinutes, CommissionBps: cat.CommissionBps, Cancellation: l.Cancellation,
 		ConversationID: conv.ID, CreatedAt: now}
 	if in.Now {
 		se.Kind, se.Status = "now", Ringing
 	}
-	// A card is authorized before the transaction (nothing waits on the
-	// provider inside it), and let go of if the booking does not commit.
-	hold := HoldFor(l.PriceModel, l.Price.Amount, l.MinBillableMinutes, l.SessionMinutes)
-	var authorized billing.Authorized
-	if hold > 0 {
-		authorized, err = s.payments().Authorize(ctx, learnerID, l.ExpertID, billing.Money{Amount: hold, Currency: l.Price.Currency}, se.ID)
-		switch {
-		case errors.Is(err, billing.ErrInsufficient):
-			return Session{}, fmt.Errorf("%w: %s", ErrPayment, strings.TrimPrefix(err.Error(), billing.ErrInsufficient.Error()+": "))
-		case errors.Is(err, billing.ErrPayeeNotReady):
-			return Session{}, fmt.Errorf("%w: the expert cannot take card payments yet", ErrUnavailable)
-		case err != nil:
-			return Session{}, err
+	p := bookingPlan{in: in, se: se, hold: HoldFor(l.PriceModel, l.Price.Amount, l.MinBillableMinutes, l.SessionMinutes)}
+	if p.hold > 0 {
+		if p.hold, err = s.minimumHold(p.hold, l.Price.Currency); err != nil {
+			return bookingPlan{}, err
 		}
+		p.deferred = s.deferHold(p)
 	}
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return p, nil
+}
+
+// commitBooking writes a planned booking with its authorization in one
+// transaction (checking the slot again), then rings the expert for a
+// session now. confirming marks its booking attempt booked in the same
+// transaction. An authorization the booking could not use is let go of.
+func (s *Service) commitBooking(ctx context.Context, p bookingPlan, authorized billing.Authorized, confirming bool) (Session, error) {
+	se := p.se
+	hold, now := p.hold, s.now()
+	var short *PaymentError
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if confirming {
+			res, err := tx.ExecContext(ctx, `UPDATE market_booking_attempts SET status = 'booked' WHERE id = $1 AND status = 'pending'`, se.ID)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return errAttemptDone
+			}
+		}
 		// One expert's bookings take turns: lock their row, then look.
 		if s.db.Dialect == db.Postgres {
-			if _, err := tx.ExecContext(ctx, `SELECT 1 FROM market_experts WHERE user_id = $1 FOR UPDATE`, l.ExpertID); err != nil {
+			if _, err := tx.ExecContext(ctx, `SELECT 1 FROM market_experts WHERE user_id = $1 FOR UPDATE`, se.ExpertID); err != nil {
 				return err
 			}
 		}
-		if err := s.checkSlot(ctx, tx, l.ExpertID, start, end, in.Now); err != nil {
+		if err := s.checkSlot(ctx, tx, se.ExpertID, se.StartAt, se.EndAt, p.in.Now); err != nil {
 			return err
 		}
-		if hold > 0 {
+		if hold > 0 && !p.deferred {
 			h, err := s.payments().PlaceHold(ctx, tx, authorized)
 			if errors.Is(err, billing.ErrInsufficient) {
-				return fmt.Errorf("%w: the wallet has less than the %d %s this session holds", ErrPayment, hold, l.Price.Currency)
+				m := p.holdMoney()
+				short = &PaymentError{Reason: ReasonWallet, Hold: &m,
+					Detail: fmt.Sprintf("the wallet has less than the %d %s this session holds", hold, se.Price.Currency)}
+				return short
 			} else if err != nil {
 				return err
 			}
@@ -255,18 +323,34 @@ func (s *Service) Book(ctx context.Context, learnerID string, in BookingInput) (
 			conversation_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 			se.ID, se.ListingID, se.ExpertID, se.LearnerID, se.Kind, se.Status, se.StartAt, se.EndAt, se.PriceModel, se.Price.Amount,
 			se.Price.Currency, se.MinBillable, se.SessionMinutes, se.CommissionBps, se.Cancellation, se.holdID, se.ConversationID, now)
-		return err
+		if err != nil {
+			return err
+		}
+		if p.deferred {
+			return s.recordDeferred(ctx, tx, p)
+		}
+		return nil
 	})
+	if errors.Is(err, errAttemptDone) {
+		// Completed meanwhile (a second tab, a retry): that booking stands.
+		return s.Session(ctx, se.LearnerID, se.ID)
+	}
 	if err != nil {
-		if hold > 0 {
+		if hold > 0 && !p.deferred {
 			s.payments().Abandon(ctx, authorized)
+		}
+		if confirming {
+			s.failAttempt(ctx, se.ID)
+		}
+		if short != nil {
+			short.Balance = s.walletBalance(ctx, se.LearnerID, se.Price.Currency)
 		}
 		return Session{}, err
 	}
-	if in.Now {
+	if p.in.Now {
 		// The expert's devices ring like any call; nobody answering makes
 		// the session missed and releases the hold (Sweep).
-		call, err := s.cfg.Calls.Start(ctx, learnerID, conv.ID, calls.Video, "")
+		call, err := s.cfg.Calls.Start(ctx, se.LearnerID, se.ConversationID, calls.Video, "")
 		var active *calls.ActiveError
 		if errors.As(err, &active) {
 			call.ID, err = active.CallID, nil
@@ -282,7 +366,7 @@ func (s *Service) Book(ctx context.Context, learnerID string, in BookingInput) (
 			return Session{}, err
 		}
 	}
-	return s.Session(ctx, learnerID, se.ID)
+	return s.Session(ctx, se.LearnerID, se.ID)
 }
 
 // checkSlot refuses a time outside the expert's hours, over their daily
@@ -488,8 +572,10 @@ func (s *Service) End(ctx context.Context, userID, id string) (Session, error) {
 		if err != nil {
 			return err
 		}
+		// What was taken: the charge, or nothing below the provider's
+		// minimum (billing.ProviderPayments.Settle).
 		_, err = tx.ExecContext(ctx, `UPDATE market_sessions SET charged = $1, commission = $2, settlement_id = $3 WHERE id = $4`,
-			charge, st.Commission, st.ID, id)
+			st.Amount.Amount, st.Commission, st.ID, id)
 		return err
 	})
 	if err != nil {

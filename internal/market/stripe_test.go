@@ -27,6 +27,7 @@ type cardMoney struct {
 	*money
 	fake *stripefake.Server
 	pay  *billing.ProviderPayments
+	sp   *stripepay.Provider
 }
 
 func eachCard(t *testing.T, fn func(t *testing.T, m *cardMoney)) {
@@ -39,7 +40,8 @@ func eachCard(t *testing.T, fn func(t *testing.T, m *cardMoney)) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := &cardMoney{money: &money{now: time.Date(2026, 3, 3, 15, 0, 0, 0, time.UTC), meter: &meter{d: map[string]time.Duration{}}}, fake: fake}
+		m := &cardMoney{money: &money{now: time.Date(2026, 3, 3, 15, 0, 0, 0, time.UTC), meter: &meter{d: map[string]time.Duration{}}}, fake: fake,
+			sp: sp}
 		clock := func() time.Time { return m.now }
 		ch := chat.NewService(d, nil, clock, nil)
 		m.calls = calls.NewService(d, ch, nil, calls.Config{Node: "n1", Now: clock})

@@ -16,7 +16,7 @@ import (
 var (
 	// ErrActionRequired is an authorization the payer must still
 	// authenticate (3-D Secure): nothing is held yet.
-	ErrActionRequired = errors.New("stripepay: the payer must authenticate the payment")
+	ErrActionRequired = fmt.Errorf("stripepay: %w", billing.ErrActionRequired)
 	// ErrNotHeld is an authorization that ended in a state holding no money.
 	ErrNotHeld = errors.New("stripepay: the payment holds no money")
 	// ErrState is a call the payment's state does not allow (capturing a

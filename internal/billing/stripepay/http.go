@@ -24,12 +24,24 @@ type HTTP struct {
 	// MayEarn says whether a member may open an account to be paid (an
 	// approved expert); an error is the answer. nil lets anyone.
 	MayEarn func(ctx context.Context, userID string) error
+	// PublicURL is Parley's address as browsers reach it, for the pages
+	// Stripe sends people back to (Checkout).
+	PublicURL string
+	// HoldCanceled is told of a hold Stripe cancelled outside Parley (in
+	// the dashboard, or an authorization that lapsed), so the marketplace
+	// can let its session go; it must be idempotent. nil: nothing to do.
+	HoldCanceled func(ctx context.Context, authID string) error
 }
 
 // Routes registers the Stripe routes.
 func (h *HTTP) Routes(rt *httpx.Router) {
 	rt.Handle("POST /api/v1/billing/stripe/account", h.account)
 	rt.Handle("POST /api/v1/billing/stripe/setup", h.setup)
+	rt.Handle("GET /api/v1/billing/stripe/account", h.payee)
+	rt.Handle("GET /api/v1/billing/stripe/card", h.card)
+	rt.Handle("POST /api/v1/billing/stripe/checkout", h.checkout)
+	rt.Handle("POST /api/v1/billing/stripe/checkout/{id}/complete", h.checkoutComplete)
+	rt.Handle("GET /api/v1/billing/disputes", h.disputes)
 	rt.Handle("POST /api/v1/billing/stripe/webhook", h.webhook)
 }
 
@@ -73,6 +85,9 @@ func (h *HTTP) account(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if err := h.Pay.SetPayeeAccount(ctx, p.User.ID, acct); err != nil {
+			return err
+		}
+		if err := h.Pay.SetPayeeCountry(ctx, p.User.ID, in.Country); err != nil {
 			return err
 		}
 	} else if link, err = h.P.OnboardingLink(ctx, acct); err != nil {
@@ -144,16 +159,73 @@ func (h *HTTP) webhook(w http.ResponseWriter, r *http.Request) error {
 // events are recorded and otherwise left to the operator (a hold Stripe
 // let lapse, a refund made in Stripe's dashboard).
 func (h *HTTP) Act(ctx context.Context, ev Event) (acted bool, err error) {
+	// What Stripe must be asked first is asked before the transaction
+	// (none waits on Stripe): the card a Checkout saved and how it shows,
+	// a charge's refunds. Acting is idempotent all the same.
+	var (
+		card    *Card
+		refunds []Refund
+	)
+	switch ev.Kind {
+	case CheckoutDone:
+		cust, pm, err := h.P.SetupPaymentMethod(ctx, ev.SetupIntent)
+		if err != nil {
+			return false, err
+		}
+		if pm == "" || cust != ev.Customer {
+			break // nothing saved (yet): setup_intent.succeeded will say
+		}
+		ev.PaymentMethod = pm
+		fallthrough
+	case CardSaved:
+		if known, err := h.knownCustomer(ctx, ev.Customer); err != nil || !known {
+			break // a customer made elsewhere on the platform's Stripe account
+		}
+		c, err := h.P.SaveDefaultCard(ctx, ev.Customer, ev.PaymentMethod)
+		if err != nil {
+			return false, err
+		}
+		card = &c
+	case Refunded:
+		if ev.Charge != "" {
+			if refunds, err = h.P.Refunds(ctx, ev.Charge); err != nil {
+				return false, err
+			}
+		}
+	case HoldCanceled:
+		if h.HoldCanceled != nil && ev.Intent != "" {
+			if err := h.HoldCanceled(ctx, ev.Intent); err != nil {
+				return false, err
+			}
+		}
+	}
 	return h.Pay.Once(ctx, ev.ID, ev.Type, func(tx *sql.Tx) error {
 		switch ev.Kind {
-		case CardSaved:
-			err := h.Pay.SavePaymentMethod(ctx, tx, ev.Customer, ev.PaymentMethod)
+		case CheckoutDone, CardSaved:
+			if card == nil {
+				return nil
+			}
+			err := h.Pay.SaveCard(ctx, tx, ev.Customer, card.PaymentMethod, billing.Card{Brand: card.Brand, Last4: card.Last4,
+				ExpMonth: card.ExpMonth, ExpYear: card.ExpYear})
 			if errors.Is(err, billing.ErrNotFound) {
-				return nil // a customer made elsewhere on the platform's Stripe account
+				return nil
 			}
 			return err
 		case AccountUpdated:
 			return h.Pay.SetAccountStatus(ctx, tx, ev.Account, ev.ChargesEnabled, ev.PayoutsEnabled, ev.DetailsSubmitted)
+		case Refunded:
+			for _, r := range refunds {
+				if r.Ours || (r.Status != "succeeded" && r.Status != "pending") {
+					continue
+				}
+				if err := h.Pay.ExternalRefund(ctx, tx, ev.Intent, r.ID, r.Amount); err != nil {
+					return err
+				}
+			}
+		case DisputeOpened:
+			return h.Pay.OpenDispute(ctx, tx, ev.Intent, ev.Dispute, ev.Amount, ev.Reason, ev.Status)
+		case DisputeClosed:
+			return h.Pay.CloseDispute(ctx, tx, ev.Dispute, ev.Status)
 		}
 		return nil
 	})

@@ -28,6 +28,10 @@ import (
 // RefKey is the PaymentIntent metadata key naming the session a hold is for.
 const RefKey = "parley_ref"
 
+// RefundKeyMeta is the refund metadata key carrying the idempotency key of
+// a refund Parley made.
+const RefundKeyMeta = "parley_key"
+
 // Config configures the provider.
 type Config struct {
 	SecretKey     string // sk_live_… / sk_test_…
@@ -116,13 +120,24 @@ func (p *Provider) Authorize(ctx context.Context, a billing.Authorization) (bill
 			},
 		},
 	}
+	switch {
+	case a.OffSession:
+		params.OffSession = stripe.Bool(true)
+	case a.ReturnURL != "":
+		// A card that asks for 3-D Secure answers with a page to send the
+		// payer to, and Stripe sends them back here.
+		params.ReturnURL = stripe.String(a.ReturnURL)
+	}
+	if a.OnBehalfOf != "" {
+		params.OnBehalfOf = stripe.String(a.OnBehalfOf)
+	}
 	params.AddMetadata(RefKey, a.Ref)
 	params.SetIdempotencyKey(a.IdempotencyKey)
 	pi, err := p.sc.V1PaymentIntents.Create(ctx, params)
 	if err != nil {
 		return billing.AuthResult{}, mapErr("authorize", "", err)
 	}
-	res := billing.AuthResult{ID: pi.ID, Status: string(pi.Status)}
+	res := billing.AuthResult{ID: pi.ID, Status: string(pi.Status), ActionURL: actionURL(pi)}
 	switch pi.Status {
 	case stripe.PaymentIntentStatusRequiresCapture:
 		return res, nil
@@ -130,6 +145,38 @@ func (p *Provider) Authorize(ctx context.Context, a billing.Authorization) (bill
 		return res, fmt.Errorf("stripepay: authorize %s: %w", pi.ID, ErrActionRequired)
 	}
 	return res, fmt.Errorf("stripepay: authorize %s: status %s: %w", pi.ID, pi.Status, ErrNotHeld)
+}
+
+// actionURL is where a PaymentIntent that requires action sends the payer
+// ("" when it asks for Stripe.js instead, or for nothing).
+func actionURL(pi *stripe.PaymentIntent) string {
+	if pi.Status == stripe.PaymentIntentStatusRequiresAction && pi.NextAction != nil && pi.NextAction.RedirectToURL != nil {
+		return pi.NextAction.RedirectToURL.URL
+	}
+	return ""
+}
+
+// Lookup reads a PaymentIntent: its status, amount, customer, destination
+// and session, and where to authenticate it while it requires action.
+func (p *Provider) Lookup(ctx context.Context, authID string) (billing.AuthState, error) {
+	if authID == "" {
+		return billing.AuthState{}, fmt.Errorf("stripepay: lookup: %w: no payment intent", billing.ErrNotFound)
+	}
+	pi, err := p.sc.V1PaymentIntents.Retrieve(ctx, authID, &stripe.PaymentIntentRetrieveParams{})
+	if err != nil {
+		return billing.AuthState{}, mapErr("lookup", authID, err)
+	}
+	st := billing.AuthState{ID: pi.ID, Status: string(pi.Status), Ref: pi.Metadata[RefKey], ActionURL: actionURL(pi)}
+	if st.Amount, err = fromStripe(pi.Amount, string(pi.Currency)); err != nil {
+		return billing.AuthState{}, err
+	}
+	if pi.Customer != nil {
+		st.Customer = pi.Customer.ID
+	}
+	if pi.TransferData != nil && pi.TransferData.Destination != nil {
+		st.Payee = pi.TransferData.Destination.ID
+	}
+	return st, nil
 }
 
 // currencyOf reads a PaymentIntent's currency, to refuse an amount in
@@ -266,6 +313,9 @@ func (p *Provider) Refund(ctx context.Context, authID string, amount billing.Mon
 		RefundApplicationFee: stripe.Bool(true),
 		ReverseTransfer:      stripe.Bool(true),
 	}
+	// Parley's own refunds say so: a refund without it was made in
+	// Stripe's dashboard (see ExternalRefunds).
+	params.AddMetadata(RefundKeyMeta, key)
 	params.SetIdempotencyKey(key)
 	r, err := p.sc.V1Refunds.Create(ctx, params)
 	if err != nil {

@@ -47,6 +47,13 @@ const (
 	// CardSaved: a customer saved a payment method with a SetupIntent
 	// (Stripe.js confirmed it); Customer and PaymentMethod name them.
 	CardSaved = "card.saved"
+	// CheckoutDone: a payer finished a setup Checkout; SetupIntent names
+	// the SetupIntent whose payment method is to be saved.
+	CheckoutDone = "checkout.done"
+	// DisputeOpened and DisputeClosed: a captured payment's dispute
+	// (chargeback) opened, or closed won or lost (Status).
+	DisputeOpened = "dispute.opened"
+	DisputeClosed = "dispute.closed"
 	// Ignored: an event type the marketplace does not act on.
 	Ignored = "ignored"
 )
@@ -68,8 +75,10 @@ type Event struct {
 	Charge     string        // Refunded: ch_…
 	Reason     string        // HoldCanceled: Stripe's cancellation reason
 
-	Customer      string // CardSaved: cus_…
+	Customer      string // CardSaved, CheckoutDone: cus_…
 	PaymentMethod string // CardSaved: pm_…
+	SetupIntent   string // CheckoutDone: seti_…
+	Dispute       string // DisputeOpened, DisputeClosed: dp_…
 
 	Account          string // AccountUpdated: acct_…
 	ChargesEnabled   bool
@@ -131,6 +140,33 @@ func ParseEvent(ev stripe.Event) (Event, error) {
 			return out, nil // not a card saved for a customer: nothing to act on
 		}
 		out.Kind, out.Customer, out.PaymentMethod = CardSaved, si.Customer.ID, si.PaymentMethod.ID
+	case stripe.EventTypeCheckoutSessionCompleted:
+		var cs stripe.CheckoutSession
+		if err := json.Unmarshal(ev.Data.Raw, &cs); err != nil {
+			return out, fmt.Errorf("stripepay: event %s: %w", ev.ID, err)
+		}
+		if cs.Mode != stripe.CheckoutSessionModeSetup || cs.Customer == nil || cs.SetupIntent == nil {
+			return out, nil // not a card saved by Parley's Checkout
+		}
+		out.Kind, out.Customer, out.SetupIntent = CheckoutDone, cs.Customer.ID, cs.SetupIntent.ID
+	case stripe.EventTypeChargeDisputeCreated, stripe.EventTypeChargeDisputeClosed:
+		var d stripe.Dispute
+		if err := json.Unmarshal(ev.Data.Raw, &d); err != nil {
+			return out, fmt.Errorf("stripepay: event %s: %w", ev.ID, err)
+		}
+		out.Kind, out.Dispute, out.Status, out.Reason = DisputeOpened, d.ID, string(d.Status), string(d.Reason)
+		if ev.Type == stripe.EventTypeChargeDisputeClosed {
+			out.Kind = DisputeClosed
+		}
+		if d.Charge != nil {
+			out.Charge = d.Charge.ID
+		}
+		if d.PaymentIntent != nil {
+			out.Intent = d.PaymentIntent.ID
+		}
+		if out.Amount, err = fromStripe(d.Amount, string(d.Currency)); err != nil {
+			return out, err
+		}
 	case stripe.EventTypeAccountUpdated:
 		var a stripe.Account
 		if err := json.Unmarshal(ev.Data.Raw, &a); err != nil {

@@ -60,6 +60,10 @@ type Intent struct {
 	FeeRefunded   int64     // application fee given back
 	Reversed      int64     // transfer to the destination reversed
 	CancelReason  string
+	ReturnURL     string // where 3-D Secure sends the payer back
+	OffSession    bool
+	OnBehalfOf    string
+	wantIncr      bool
 }
 
 // Request is one request the fake received.
@@ -77,14 +81,21 @@ type Server struct {
 	seq       int
 	intents   map[string]*Intent
 	charges   map[string]string // charge → intent
-	accounts  map[string]bool
-	customers map[string]bool
+	accounts  map[string]*Account
+	customers map[string]*Customer
 	setups    map[string]*Setup
-	cuts      []cut
-	keys      map[string]saved
-	requests  []Request
-	events    [][]byte
-	now       func() time.Time
+	checkouts map[string]*Checkout
+	links     map[string]string // account link → its account
+	linkBack  map[string]string // account link → its return_url
+	refunds   []*Refund
+	disputes  map[string]*Dispute
+	// checkoutCard is the card the hosted Checkout saves.
+	checkoutCard string
+	cuts         []cut
+	keys         map[string]saved
+	requests     []Request
+	events       [][]byte
+	now          func() time.Time
 }
 
 // Setup is the fake's state of one SetupIntent.
@@ -108,9 +119,13 @@ func New() *Server {
 	s := &Server{
 		intents:   map[string]*Intent{},
 		charges:   map[string]string{},
-		accounts:  map[string]bool{},
-		customers: map[string]bool{},
+		accounts:  map[string]*Account{},
+		customers: map[string]*Customer{},
 		setups:    map[string]*Setup{},
+		checkouts: map[string]*Checkout{},
+		links:     map[string]string{},
+		linkBack:  map[string]string{},
+		disputes:  map[string]*Dispute{},
 		keys:      map[string]saved{},
 		now:       time.Now,
 	}
@@ -204,17 +219,18 @@ func setupJSON(si *Setup) map[string]any {
 	return m
 }
 
-// AddAccount registers a connected account (as if onboarded elsewhere).
+// AddAccount registers a connected account (as if onboarded elsewhere:
+// it takes payments and is paid out).
 func (s *Server) AddAccount(id string) {
 	s.mu.Lock()
-	s.accounts[id] = true
+	s.accounts[id] = &Account{ID: id, Country: "US", Charges: true, Payouts: true, Details: true}
 	s.mu.Unlock()
 }
 
 // AddCustomer registers a customer.
 func (s *Server) AddCustomer(id string) {
 	s.mu.Lock()
-	s.customers[id] = true
+	s.customers[id] = &Customer{ID: id}
 	s.mu.Unlock()
 }
 
@@ -247,6 +263,10 @@ func invalid(param, format string, a ...any) *apiError {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/hosted/") {
+		s.hosted(w, r) // Stripe's hosted pages, which a browser visits
+		return
+	}
 	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer sk_") {
 		writeJSON(w, 401, map[string]any{"error": map[string]any{"type": "invalid_request_error", "message": "no API key"}})
 		return
@@ -329,6 +349,9 @@ func (s *Server) route(method, path string, f url.Values) (any, *apiError) {
 		return s.createIntent(f)
 	case len(parts) >= 3 && parts[1] == "payment_intents":
 		in, ok := s.intents[parts[2]]
+		if method == "POST" && len(parts) == 4 && parts[3] == "confirm" && ok {
+			return s.confirmIntent(in, f)
+		}
 		if !ok {
 			return nil, &apiError{status: 404, typ: "invalid_request_error", code: "resource_missing", param: "intent",
 				msg: "No such payment_intent: '" + parts[2] + "'", validation: true}
@@ -350,12 +373,43 @@ func (s *Server) route(method, path string, f url.Values) (any, *apiError) {
 	case method == "POST" && len(parts) == 2 && parts[1] == "refunds":
 		return s.refund(f)
 	case method == "POST" && len(parts) == 2 && parts[1] == "customers":
-		id := s.id("cus")
-		s.customers[id] = true
-		return map[string]any{"id": id, "object": "customer", "email": f.Get("email"), "name": f.Get("name")}, nil
+		c := &Customer{ID: s.id("cus"), Email: f.Get("email"), Name: f.Get("name")}
+		s.customers[c.ID] = c
+		return c.json(), nil
+	case len(parts) == 3 && parts[1] == "customers":
+		c := s.customers[parts[2]]
+		if c == nil {
+			return nil, &apiError{status: 404, typ: "invalid_request_error", code: "resource_missing", param: "id", msg: "No such customer: '" + parts[2] + "'", validation: true}
+		}
+		if method == "POST" {
+			if pm := f.Get("invoice_settings[default_payment_method]"); pm != "" {
+				c.DefaultPaymentMethod = pm
+			}
+		}
+		return c.json(), nil
+	case method == "POST" && len(parts) == 3 && parts[1] == "checkout" && parts[2] == "sessions":
+		return s.createCheckout(f)
+	case method == "GET" && len(parts) == 4 && parts[1] == "checkout" && parts[2] == "sessions":
+		return s.checkoutJSON(parts[3], f)
+	case method == "GET" && len(parts) == 3 && parts[1] == "payment_methods":
+		return paymentMethodJSON(parts[2])
+	case method == "GET" && len(parts) == 3 && parts[1] == "accounts":
+		a := s.accounts[parts[2]]
+		if a == nil {
+			return nil, &apiError{status: 404, typ: "invalid_request_error", code: "resource_missing", param: "account", msg: "No such account: '" + parts[2] + "'", validation: true}
+		}
+		return a.json(), nil
+	case method == "GET" && len(parts) == 2 && parts[1] == "refunds":
+		return s.listRefunds(f.Get("charge"), f.Get("payment_intent")), nil
+	case method == "GET" && len(parts) == 3 && parts[1] == "setup_intents":
+		si := s.setups[parts[2]]
+		if si == nil {
+			return nil, &apiError{status: 404, typ: "invalid_request_error", code: "resource_missing", param: "intent", msg: "No such setupintent: '" + parts[2] + "'", validation: true}
+		}
+		return setupJSON(si), nil
 	case method == "POST" && len(parts) == 2 && parts[1] == "setup_intents":
 		c := f.Get("customer")
-		if !s.customers[c] {
+		if s.customers[c] == nil {
 			return nil, &apiError{status: 400, typ: "invalid_request_error", code: "resource_missing", param: "customer", msg: "No such customer: '" + c + "'", validation: true}
 		}
 		si := &Setup{ID: s.id("seti"), Customer: c, Status: "requires_payment_method"}
@@ -366,13 +420,12 @@ func (s *Server) route(method, path string, f url.Values) (any, *apiError) {
 		if f.Get("type") == "" && f.Get("controller[stripe_dashboard][type]") == "" {
 			return nil, invalid("type", "Missing required param: type.")
 		}
-		id := s.id("acct")
-		s.accounts[id] = true
-		return map[string]any{"id": id, "object": "account", "type": f.Get("type"), "email": f.Get("email"),
-			"country": f.Get("country"), "charges_enabled": false, "payouts_enabled": false, "details_submitted": false}, nil
+		a := &Account{ID: s.id("acct"), Country: f.Get("country"), Email: f.Get("email")}
+		s.accounts[a.ID] = a
+		return a.json(), nil
 	case method == "POST" && len(parts) == 2 && parts[1] == "account_links":
 		acct := f.Get("account")
-		if !s.accounts[acct] {
+		if s.accounts[acct] == nil {
 			return nil, &apiError{status: 404, typ: "invalid_request_error", code: "resource_missing", param: "account", msg: "No such account: '" + acct + "'", validation: true}
 		}
 		for _, p := range []string{"type", "return_url", "refresh_url"} {
@@ -380,7 +433,9 @@ func (s *Server) route(method, path string, f url.Values) (any, *apiError) {
 				return nil, invalid(p, "Missing required param: %s.", p)
 			}
 		}
-		return map[string]any{"object": "account_link", "url": "https://connect.stripe.test/setup/" + acct + "/" + s.id("link"),
+		link := s.id("link")
+		s.links[link], s.linkBack[link] = acct, f.Get("return_url")
+		return map[string]any{"object": "account_link", "url": s.URL + "/hosted/onboarding/" + acct + "/" + link,
 			"created": s.now().Unix(), "expires_at": s.now().Add(5 * time.Minute).Unix()}, nil
 	}
 	return nil, &apiError{status: 404, typ: "invalid_request_error", msg: "the fake does not serve " + method + " " + path, validation: true}
@@ -416,10 +471,13 @@ func (s *Server) createIntent(f url.Values) (any, *apiError) {
 	if f.Get("capture_method") != "manual" || f.Get("confirm") != "true" {
 		return nil, invalid("capture_method", "the fake serves only capture_method=manual with confirm=true")
 	}
-	if c := f.Get("customer"); !s.customers[c] {
+	if f.Get("off_session") == "true" && f.Get("return_url") != "" {
+		return nil, invalid("return_url", "return_url cannot be used with off_session")
+	}
+	if c := f.Get("customer"); s.customers[c] == nil {
 		return nil, &apiError{status: 400, typ: "invalid_request_error", code: "resource_missing", param: "customer", msg: "No such customer: '" + c + "'", validation: true}
 	}
-	if d := f.Get("transfer_data[destination]"); d != "" && !s.accounts[d] {
+	if d := f.Get("transfer_data[destination]"); d != "" && s.accounts[d] == nil {
 		return nil, &apiError{status: 400, typ: "invalid_request_error", code: "resource_missing", param: "transfer_data[destination]",
 			msg: "No such destination: '" + d + "'", validation: true}
 	}
@@ -429,7 +487,8 @@ func (s *Server) createIntent(f url.Values) (any, *apiError) {
 	in := &Intent{
 		ID: s.id("pi"), Customer: f.Get("customer"), PaymentMethod: f.Get("payment_method"),
 		Currency: f.Get("currency"), Destination: f.Get("transfer_data[destination]"), Amount: amount,
-		Metadata: map[string]string{},
+		Metadata: map[string]string{}, ReturnURL: f.Get("return_url"), OffSession: f.Get("off_session") == "true",
+		OnBehalfOf: f.Get("on_behalf_of"),
 	}
 	for k, v := range f {
 		if strings.HasPrefix(k, "metadata[") && strings.HasSuffix(k, "]") {
@@ -455,7 +514,13 @@ func (s *Server) createIntent(f url.Values) (any, *apiError) {
 	case "pm_card_chargeDeclinedInsufficientFunds":
 		return decline("insufficient_funds")
 	case "pm_card_authenticationRequired":
-		in.Status = "requires_action"
+		if in.OffSession {
+			// Off session nobody can authenticate: Stripe declines.
+			in.Status = "requires_payment_method"
+			return nil, &apiError{status: 402, typ: "card_error", code: "authentication_required", decline: "authentication_required",
+				msg: "Your card was declined. This transaction requires authentication.", intent: in}
+		}
+		in.Status, in.wantIncr = "requires_action", wantIncr
 	default:
 		delete(s.intents, in.ID)
 		return nil, &apiError{status: 400, typ: "invalid_request_error", code: "resource_missing", param: "payment_method",
@@ -566,8 +631,20 @@ func (s *Server) refund(f url.Values) (any, *apiError) {
 		return nil, &apiError{status: 400, typ: "invalid_request_error", param: "amount",
 			msg: fmt.Sprintf("Refund amount (%d) is greater than unrefunded amount on charge (%d)", amount, left)}
 	}
+	md := map[string]string{}
+	for k, v := range f {
+		if strings.HasPrefix(k, "metadata[") && strings.HasSuffix(k, "]") {
+			md[k[len("metadata["):len(k)-1]] = v[0]
+		}
+	}
+	return s.refundIntent(in, amount, f.Get("refund_application_fee") == "true", f.Get("reverse_transfer") == "true", md).json(), nil
+}
+
+// refundIntent refunds amount of a captured intent, as Parley asks for it
+// or as an operator does in Stripe's dashboard.
+func (s *Server) refundIntent(in *Intent, amount int64, fee, reverse bool, md map[string]string) *Refund {
 	in.Refunded += amount
-	if f.Get("refund_application_fee") == "true" {
+	if fee {
 		// In proportion, rounded half up, and the rest of it when the
 		// charge is refunded in full.
 		total := in.Fee
@@ -576,13 +653,13 @@ func (s *Server) refund(f url.Values) (any, *apiError) {
 		}
 		in.FeeRefunded = total
 	}
-	if f.Get("reverse_transfer") == "true" && in.Destination != "" {
+	if reverse && in.Destination != "" {
 		in.Reversed += amount // the whole charge was transferred; the fee came back from it
 	}
-	id := s.id("re")
+	r := &Refund{ID: s.id("re"), Amount: amount, Currency: in.Currency, Intent: in.ID, Charge: in.Charge, Metadata: md}
+	s.refunds = append(s.refunds, r)
 	s.event("charge.refunded", s.chargeJSON(in))
-	return map[string]any{"id": id, "object": "refund", "amount": amount, "currency": in.Currency,
-		"payment_intent": in.ID, "charge": in.Charge, "status": "succeeded", "metadata": map[string]string{}}, nil
+	return r
 }
 
 func (s *Server) intentJSON(in *Intent) map[string]any {
@@ -604,6 +681,17 @@ func (s *Server) intentJSON(in *Intent) map[string]any {
 	}
 	if in.Status == "canceled" {
 		m["cancellation_reason"] = in.CancelReason
+	}
+	if in.OnBehalfOf != "" {
+		m["on_behalf_of"] = in.OnBehalfOf
+	}
+	if in.Status == "requires_action" {
+		if in.ReturnURL != "" {
+			m["next_action"] = map[string]any{"type": "redirect_to_url", "redirect_to_url": map[string]any{
+				"url": s.URL + "/hosted/3ds/" + in.ID, "return_url": in.ReturnURL}}
+		} else {
+			m["next_action"] = map[string]any{"type": "use_stripe_sdk", "use_stripe_sdk": map[string]any{}}
+		}
 	}
 	return m
 }

@@ -12,6 +12,7 @@ import { marketApi } from './market-api.js';
 import { minorDigits, parseMajor, priceShort, toMajorText } from './money.js';
 import { categoryName, field, marketPage, mediaPicker, splitList, statusName } from './shared.js';
 import { balanceList, sessionList } from './wallet-view.js';
+import { payoutsSection } from './stripe.js';
 
 /** @typedef {import('../app.js').ViewContext} ViewContext */
 /** @typedef {import('../app.js').View} View */
@@ -54,6 +55,7 @@ export function expertView(ctx) {
     /** @type {(Node | null)[]} */
     const parts = [statusCard(ctx, expert, decisions)];
     if (expert.status === 'approved') {
+      parts.push(await payoutsSection(ctx));
       parts.push(await listingsCard(ctx, categories));
       parts.push(await availabilityCard(ctx, expert));
       parts.push(await earningsCard(ctx));

@@ -182,19 +182,39 @@ async function showProblem(ctx, listing, error, box) {
   box.hidden = false;
   const type = error instanceof ApiError ? error.problem.type ?? '' : '';
   if (error instanceof ApiError && error.status === 402) {
-    const hold = holdFor(listing);
-    const currency = listing.price.currency;
-    let wallet = 0;
-    try {
-      wallet = (await marketApi.balance()).items.find((b) => b.currency === currency)?.wallet ?? 0;
-    } catch {
-      wallet = 0;
+    const problem = /** @type {import('./market-api.js').PaymentProblem} */ (error.problem);
+    if (type.endsWith('authentication-required') && problem.authentication_url) {
+      // The card's bank asks the learner to confirm: its page, then back
+      // to /market/bookings/{attempt}/return, which completes the booking.
+      box.className = 'market-problem notice notice-info';
+      box.replaceChildren(el('p', {}, i18n.t('market.payment.authenticate')));
+      window.location.assign(problem.authentication_url);
+      return;
     }
+    const fallback = holdFor(listing);
+    const hold = problem.hold ?? { amount: fallback.amount, currency: listing.price.currency };
     box.className = 'market-problem notice notice-error';
+    if (problem.reason === 'no_card' || problem.reason === 'card_declined') {
+      box.replaceChildren(
+        el('p', { class: 'market-problem-title' }, i18n.t(problem.reason === 'no_card' ? 'market.payment.noCard' : 'market.payment.declined')),
+        problem.reason === 'card_declined' && problem.detail ? el('p', {}, problem.detail) : '',
+        el('p', {}, i18n.t('market.payment.cardHolds', { hold: formatMoney(i18n, hold.amount, hold.currency) })),
+        el('p', {}, el('a', { href: '/market/wallet' }, i18n.t(problem.reason === 'no_card' ? 'market.card.add' : 'market.card.replace'))));
+      return;
+    }
+    let wallet = problem.balance;
+    if (!wallet) {
+      try {
+        const amount = (await marketApi.balance()).items.find((b) => b.currency === hold.currency)?.wallet ?? 0;
+        wallet = { amount, currency: hold.currency };
+      } catch {
+        wallet = { amount: 0, currency: hold.currency };
+      }
+    }
     box.replaceChildren(
       el('p', { class: 'market-problem-title' }, i18n.t('market.payment.title')),
-      el('p', {}, i18n.t('market.payment.wallet', { wallet: formatMoney(i18n, wallet, currency) })),
-      el('p', {}, i18n.t('market.payment.holds', { hold: formatMoney(i18n, hold.amount, currency), minutes: hold.minutes, price: money(i18n, listing.price) })),
+      el('p', { 'data-field': 'balance', 'data-amount': String(wallet.amount) }, i18n.t('market.payment.wallet', { wallet: formatMoney(i18n, wallet.amount, wallet.currency) })),
+      el('p', { 'data-field': 'hold', 'data-amount': String(hold.amount) }, i18n.t('market.payment.holds', { hold: formatMoney(i18n, hold.amount, hold.currency), minutes: fallback.minutes, price: money(i18n, listing.price) })),
       el('p', {}, el('a', { href: '/market/wallet' }, i18n.t('market.payment.toWallet'))));
     return;
   }

@@ -185,6 +185,35 @@ import { ApiError } from '../api.js';
  */
 
 /**
+ * A saved card (Stripe), as shown: never its number.
+ * @typedef {Object} Card
+ * @property {string} brand visa, mastercard, …
+ * @property {string} last4
+ * @property {number} exp_month
+ * @property {number} exp_year
+ */
+
+/**
+ * An expert's payouts with Stripe.
+ * @typedef {Object} Payouts
+ * @property {string} [account]
+ * @property {'not_started' | 'pending' | 'enabled'} status
+ * @property {boolean} charges_enabled
+ * @property {boolean} payouts_enabled
+ * @property {boolean} details_submitted
+ * @property {string} [country]
+ */
+
+/**
+ * A 402's problem: what the session holds and the wallet's balance
+ * (payment-required), or where the card's bank asks the learner to
+ * confirm the payment (authentication-required).
+ * @typedef {import('../api.js').Problem & {
+ *   hold?: Money, balance?: Money, reason?: 'insufficient_wallet' | 'no_card' | 'card_declined',
+ *   authentication_url?: string, attempt?: string, continue?: string }} PaymentProblem
+ */
+
+/**
  * @typedef {Object} SearchQuery
  * @property {string} [q]
  * @property {string} [category]
@@ -317,6 +346,8 @@ export const marketApi = {
    * @returns {Promise<MarketSession>}
    */
   book: (input) => request('POST', '/market/bookings', input),
+  /** @param {string} attempt @returns {Promise<MarketSession>} completes a booking after 3-D Secure */
+  confirmBooking: (attempt) => request('POST', `/market/bookings/${id(attempt)}/confirm`),
   /** @returns {Promise<Page<MarketSession>>} */
   sessions: () => request('GET', '/market/sessions'),
   /** @param {string} sessionId @returns {Promise<MarketSession>} */
@@ -349,6 +380,18 @@ export const marketApi = {
   claims: (status) => request('GET', `/market/claims?status=${id(status)}`),
   /** @param {string} claimId @param {boolean} approve @param {string} reason @returns {Promise<Claim>} */
   decideClaim: (claimId, approve, reason) => request('POST', `/market/claims/${id(claimId)}/${approve ? 'approve' : 'reject'}`, { reason }),
+
+  // Payments by Stripe (404 with the wallet).
+  /** @returns {Promise<{ provider: string, card: Card | null }>} */
+  card: () => request('GET', '/billing/stripe/card'),
+  /** @returns {Promise<{ id: string, url: string }>} Stripe's hosted page saving a card */
+  checkout: () => request('POST', '/billing/stripe/checkout'),
+  /** @param {string} checkoutId @returns {Promise<{ card: Card }>} */
+  completeCheckout: (checkoutId) => request('POST', `/billing/stripe/checkout/${id(checkoutId)}/complete`),
+  /** @returns {Promise<Payouts>} */
+  stripePayouts: () => request('GET', '/billing/stripe/account'),
+  /** @param {string} country @returns {Promise<{ account: string, onboarding_url: string, ready: boolean }>} */
+  openAccount: (country) => request('POST', '/billing/stripe/account', { country }),
 
   // Billing.
   /** @returns {Promise<Page<Balance>>} */

@@ -7,6 +7,7 @@ import { browseView } from './browse-view.js';
 import { expertView } from './expert-view.js';
 import { listingView } from './listing-view.js';
 import { sessionView } from './session-view.js';
+import { bookingReturnView } from './stripe.js';
 import { walletView } from './wallet-view.js';
 
 /** @typedef {import('../app.js').ViewFactory} ViewFactory */
@@ -30,6 +31,11 @@ export function marketRoute(path, signedIn) {
   if (session) {
     const id = decodeURIComponent(session[1]);
     return (ctx) => sessionView(ctx, id);
+  }
+  const back = /^\/market\/bookings\/([^/]+)\/return$/.exec(path);
+  if (back) {
+    const attempt = decodeURIComponent(back[1]);
+    return (ctx) => bookingReturnView(ctx, attempt);
   }
   if (path === '/market/wallet') return walletView;
   if (path === '/market/expert') return expertView;

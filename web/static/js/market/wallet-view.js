@@ -9,6 +9,7 @@ import { describeError } from '../components/form-controller.js';
 import { marketApi } from './market-api.js';
 import { formatMoney } from './money.js';
 import { marketPage, statusName } from './shared.js';
+import { cardSection } from './stripe.js';
 
 /** @typedef {import('../app.js').ViewContext} ViewContext */
 /** @typedef {import('../app.js').View} View */
@@ -24,14 +25,22 @@ export function walletView(ctx) {
   const errors = Notice.create('error');
   const balances = el('div', { class: 'market-balances' }, el('p', { class: 'muted' }, i18n.t('app.loading')));
   const sessions = el('div', {}, el('p', { class: 'muted' }, i18n.t('app.loading')));
+  // With Stripe, the card sessions are held on (nothing with the wallet).
+  const card = el('div', {});
   const element = marketPage(ctx, 'wallet',
     el('section', { class: 'card', 'aria-labelledby': 'wallet-title' },
       el('h1', { id: 'wallet-title', tabindex: -1 }, i18n.t('market.wallet.title')),
       el('p', { class: 'lead' }, i18n.t('market.wallet.intro')),
       errors, balances),
+    card,
     el('section', { class: 'card', 'aria-labelledby': 'my-sessions-title' },
       el('h2', { id: 'my-sessions-title' }, i18n.t('market.wallet.sessions')), sessions));
 
+  cardSection(ctx).then((section) => {
+    if (section) card.replaceChildren(section);
+  }).catch((error) => {
+    if (!ctx.intercept(error)) errors.show(describeError(error, i18n));
+  });
   marketApi.balance().then((page) => balances.replaceChildren(balanceList(ctx, page.items)))
     .catch((error) => {
       if (!ctx.intercept(error)) errors.show(describeError(error, i18n));
