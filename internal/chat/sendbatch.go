@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"maps"
 	"slices"
 	"strconv"
@@ -55,37 +56,58 @@ type sendReq struct {
 }
 
 type sendQueue struct {
-	mu         sync.Mutex
-	queue      []*sendReq
-	committers int // running; at most maxCommitters
+	mu     sync.Mutex
+	shards []commitShard // one per committer, made on first use
 
 	pubMu      sync.Mutex
 	pubQueue   [][]*sendReq
 	publishing bool
 }
 
-// maxCommitters is how many batches may be in flight at once. SQLite has
-// one writer; on PostgreSQL, two let one batch's round trips overlap
-// another's commit.
-func (s *Service) maxCommitters() int {
+// commitShard is one committer's queue. A conversation always goes to the
+// same shard, so its messages are numbered and announced in the order they
+// came, and two committers never wait for each other's row locks.
+type commitShard struct {
+	queue   []*sendReq
+	running bool // a committer goroutine is draining queue
+}
+
+// committers is how many batches may be in flight at once. SQLite has one
+// writer. On PostgreSQL a batch is a few round trips (sendbatch_pg.go);
+// two committers on disjoint conversations let one batch's round trips and
+// WAL flush overlap the other's.
+func (s *Service) committers() int {
 	if s.db.Dialect == db.Postgres {
 		return 2
 	}
 	return 1
 }
 
+// shardOf is the committer a conversation's sends go to.
+func shardOf(convID string, n int) int {
+	if n == 1 {
+		return 0
+	}
+	h := fnv.New32a()
+	h.Write([]byte(convID))
+	return int(h.Sum32() % uint32(n))
+}
+
 // sendBatched queues r and waits for its outcome.
 func (s *Service) sendBatched(ctx context.Context, r *sendReq) (Message, bool, error) {
 	q := &s.sends
 	q.mu.Lock()
-	q.queue = append(q.queue, r)
-	start := q.committers < s.maxCommitters()
-	if start {
-		q.committers++
+	if q.shards == nil {
+		q.shards = make([]commitShard, s.committers())
 	}
+	i := shardOf(r.convID, len(q.shards))
+	sh := &q.shards[i]
+	sh.queue = append(sh.queue, r)
+	start := !sh.running
+	sh.running = true
 	q.mu.Unlock()
 	if start {
-		go s.commitLoop()
+		go s.commitLoop(i)
 	}
 	select {
 	case <-r.done:
@@ -108,22 +130,24 @@ func (s *Service) outcome(ctx context.Context, r *sendReq) (Message, bool, error
 	return r.msg, true, nil
 }
 
-// commitLoop commits batches while sends are queued, then ends: there is a
-// committer goroutine only while there is something to commit.
-func (s *Service) commitLoop() {
+// commitLoop commits shard i's batches while sends are queued there, then
+// ends: there is a committer goroutine only while there is something to
+// commit.
+func (s *Service) commitLoop(i int) {
 	q := &s.sends
 	for {
 		q.mu.Lock()
-		n := min(len(q.queue), maxBatch)
+		sh := &q.shards[i]
+		n := min(len(sh.queue), maxBatch)
 		if n == 0 {
-			q.committers--
+			sh.running = false
 			q.mu.Unlock()
 			return
 		}
-		batch := slices.Clone(q.queue[:n])
-		q.queue = slices.Delete(q.queue, 0, n)
-		if len(q.queue) == 0 {
-			q.queue = nil // let a burst's backing array go
+		batch := slices.Clone(sh.queue[:n])
+		sh.queue = slices.Delete(sh.queue, 0, n)
+		if len(sh.queue) == 0 {
+			sh.queue = nil // let a burst's backing array go
 		}
 		q.mu.Unlock()
 		s.commitBatch(batch)
@@ -232,6 +256,9 @@ func (s *Service) storeBatch(batch []*sendReq) error {
 		q := s.db.Prepared(tx)
 		for _, r := range order {
 			r.msg, r.ev, r.dup, r.err = Message{}, Event{}, false, nil
+		}
+		if s.db.Dialect == db.Postgres {
+			return s.storeBatchPG(ctx, tx, order)
 		}
 		var rowids []any // SQLite: the messages to index for search
 		for i := 0; i < len(order); {
@@ -465,11 +492,16 @@ func (s *Service) insertMessage(ctx context.Context, tx *sql.Tx, q db.Querier, r
 			return false, fmt.Errorf("chat: insert event: %w", err)
 		}
 	}
-	r.msg = *msg
+	r.stored(*msg)
+	return true, nil
+}
+
+// stored records that r's message is msg, with its event.
+func (r *sendReq) stored(msg Message) {
+	r.msg = msg
 	r.ev = Event{ConversationID: msg.ConversationID, Seq: msg.Seq, Type: EventMessageCreated, ActorID: msg.SenderID,
 		At: msg.CreatedAt, MessageID: msg.ID}
 	r.ev.Message = &r.msg
-	return true, nil
 }
 
 // toPublisher hands a committed batch to the publisher, which announces

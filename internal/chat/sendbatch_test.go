@@ -326,3 +326,154 @@ func TestBadMessagesInABatchFailAlone(t *testing.T) {
 		}
 	})
 }
+
+// A batch of plain messages over several conversations, as PostgreSQL
+// stores it in a few array statements: retries of one client id inside the
+// batch and of a message stored before it are answered with the first
+// message, a non-member and an unknown conversation fail alone, and every
+// conversation's log stays gap-free.
+func TestPlainBatchAcrossConversations(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		ana, bo, cy := f.user("Ana"), f.user("Bo"), f.user("Cy")
+		g1, err := f.svc.CreateGroup(ctx, ana, "One", []string{bo})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g2, err := f.svc.CreateGroup(ctx, ana, "Two", []string{cy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		direct, _, err := f.svc.OpenDirect(ctx, bo, cy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		earlier := f.send(ana, g1.ID, "early", "before the batch")
+
+		a1 := newReq(ctx, ana, g1.ID, SendInput{ClientID: "a1", Body: "first"})
+		outsider := newReq(ctx, bo, g2.ID, SendInput{ClientID: "b1", Body: "not my group"})
+		c1 := newReq(ctx, cy, g2.ID, SendInput{ClientID: "c1", Body: "hello two"})
+		a1Again := newReq(ctx, ana, g1.ID, SendInput{ClientID: "a1", Body: "first, retried"})
+		earlyAgain := newReq(ctx, ana, g1.ID, SendInput{ClientID: "early", Body: "before, retried"})
+		unknown := newReq(ctx, ana, "no-such-conversation", SendInput{ClientID: "u1", Body: "anyone?"})
+		a2 := newReq(ctx, ana, g2.ID, SendInput{ClientID: "a2", Body: "hello from ana"})
+		d1 := newReq(ctx, bo, direct.ID, SendInput{ClientID: "d1", Body: "psst"})
+		bo1 := newReq(ctx, bo, g1.ID, SendInput{ClientID: "a1", Body: "same client id, other sender"})
+		a1Third := newReq(ctx, ana, g1.ID, SendInput{ClientID: "a1", Body: "first, third try"})
+		f.runBatch(a1, outsider, c1, a1Again, earlyAgain, unknown, a2, d1, bo1, a1Third)
+
+		for _, r := range []*sendReq{outsider, unknown} {
+			if _, _, err := f.svc.outcome(ctx, r); !errors.Is(err, ErrNotFound) {
+				t.Errorf("%s: %v, want ErrNotFound", r.in.ClientID, err)
+			}
+		}
+		stored := map[*sendReq]Message{}
+		for _, r := range []*sendReq{a1, c1, a2, d1, bo1} {
+			m, created, err := f.svc.outcome(ctx, r)
+			if err != nil || !created || m.Body != r.in.Body {
+				t.Fatalf("%s in %s: %+v created=%v err=%v", r.in.ClientID, r.convID, m, created, err)
+			}
+			stored[r] = m
+		}
+		for _, tc := range []struct {
+			r     *sendReq
+			first Message
+		}{{a1Again, stored[a1]}, {a1Third, stored[a1]}, {earlyAgain, earlier}} {
+			m, created, err := f.svc.outcome(ctx, tc.r)
+			if err != nil || created || m.ID != tc.first.ID || m.Seq != tc.first.Seq || m.Body != tc.first.Body {
+				t.Errorf("retry %q: %+v created=%v err=%v; want %+v", tc.r.in.Body, m, created, err, tc.first)
+			}
+		}
+		// In each conversation, in the order they came.
+		if !(earlier.Seq < stored[a1].Seq && stored[a1].Seq < stored[bo1].Seq) || stored[c1].Seq >= stored[a2].Seq {
+			t.Errorf("seqs out of order: early %d, a1 %d, bo %d; c1 %d, a2 %d",
+				earlier.Seq, stored[a1].Seq, stored[bo1].Seq, stored[c1].Seq, stored[a2].Seq)
+		}
+		for conv, want := range map[string]int{g1.ID: 3, g2.ID: 2, direct.ID: 1} {
+			if n := f.checkLog(t, conv); n != want {
+				t.Errorf("conversation %s: %d messages, want %d", conv, n, want)
+			}
+		}
+		if n := f.announcedOnce(t); n != 6 {
+			t.Errorf("%d messages announced, want 6", n)
+		}
+		// What one sends, one has read; the conversation's activity moved.
+		var read int64
+		if err := f.d.QueryRowContext(ctx, `SELECT read_seq FROM members WHERE conversation_id = $1 AND user_id = $2`,
+			g2.ID, ana).Scan(&read); err != nil || read != stored[a2].Seq {
+			t.Errorf("ana's read cursor in Two: %d (%v), want %d", read, err, stored[a2].Seq)
+		}
+		got, err := f.svc.Get(ctx, cy, direct.ID)
+		if err != nil || !got.LastActivityAt.Equal(stored[d1].CreatedAt) || got.LastSeq != stored[d1].Seq {
+			t.Errorf("direct conversation after the batch: %+v, %v", got, err)
+		}
+		hits, _, err := f.svc.Search(ctx, cy, SearchQuery{Text: "psst", Limit: 10})
+		if err != nil || len(hits) != 1 {
+			t.Errorf("search: %d hits, %v", len(hits), err)
+		}
+	})
+}
+
+// When the database fails a batch, nothing of it is kept: every message is
+// tried again alone, the failing one fails by itself, retries inside the
+// batch still store their message once, and no sequence number is lost.
+func TestFailedBatchIsRolledBackAndTriedOneByOne(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		ana, bo := f.user("Ana"), f.user("Bo")
+		g1, err := f.svc.CreateGroup(ctx, ana, "One", []string{bo})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g2, err := f.svc.CreateGroup(ctx, bo, "Two", []string{ana})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tries := map[string]int{}
+		f.svc.storeHook = func(ctx context.Context, q db.Querier, r *sendReq) error {
+			tries[r.in.Body]++
+			if r.in.ClientID == "db-fails" {
+				_, err := q.ExecContext(ctx, `SELECT no_such_column FROM messages`)
+				return err
+			}
+			return nil
+		}
+		m1 := newReq(ctx, ana, g1.ID, SendInput{ClientID: "m1", Body: "one"})
+		m1Again := newReq(ctx, ana, g1.ID, SendInput{ClientID: "m1", Body: "one again"})
+		bad := newReq(ctx, bo, g1.ID, SendInput{ClientID: "db-fails", Body: "boom"})
+		m2 := newReq(ctx, bo, g2.ID, SendInput{ClientID: "m2", Body: "two"})
+		m3 := newReq(ctx, ana, g1.ID, SendInput{ClientID: "m3", Body: "three"})
+		f.runBatch(m1, m1Again, bad, m2, m3)
+
+		// One (created first, so first in the batch's order) was stored
+		// before the failure, then rolled back with the batch and stored
+		// again alone.
+		if tries["one"] < 2 {
+			t.Errorf("m1 tried %d times; the batch should have been rolled back and retried alone", tries["one"])
+		}
+		if _, _, err := f.svc.outcome(ctx, bad); err == nil || ownFault(err) {
+			t.Errorf("db-fails: %v, want the database's error", err)
+		}
+		first, created, err := f.svc.outcome(ctx, m1)
+		if err != nil || !created {
+			t.Fatalf("m1: created=%v err=%v", created, err)
+		}
+		if m, created, err := f.svc.outcome(ctx, m1Again); err != nil || created || m.ID != first.ID {
+			t.Errorf("m1's retry: %+v created=%v err=%v", m, created, err)
+		}
+		for _, r := range []*sendReq{m2, m3} {
+			if _, created, err := f.svc.outcome(ctx, r); err != nil || !created {
+				t.Errorf("%s: created=%v err=%v", r.in.ClientID, created, err)
+			}
+		}
+		if n := f.checkLog(t, g1.ID); n != 2 {
+			t.Errorf("%d messages in One, want 2", n)
+		}
+		if n := f.checkLog(t, g2.ID); n != 1 {
+			t.Errorf("%d messages in Two, want 1", n)
+		}
+		if n := f.announcedOnce(t); n != 3 {
+			t.Errorf("%d messages announced, want 3", n)
+		}
+	})
+}
