@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -233,4 +234,141 @@ func TestPaymentsConfigurationIsChecked(t *testing.T) {
 			t.Errorf("payments %q with %+v: accepted", c.Payments, c.Stripe)
 		}
 	}
+}
+
+// hosted visits one of Stripe's hosted pages as a browser would, and
+// answers where it sends the browser back.
+func hosted(t *testing.T, page string) *url.URL {
+	t.Helper()
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("%s: %s", page, resp.Status)
+	}
+	back, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return back
+}
+
+// Through the API as the web app drives it: an expert's payouts through
+// Stripe's hosted onboarding, a card saved on Stripe's hosted Checkout, and
+// a booking whose card asks for 3-D Secure completed on the way back —
+// once, however often it is completed.
+func TestStripeCheckoutOnboardingAnd3DSecureThroughTheAPI(t *testing.T) {
+	fake := stripefake.New()
+	t.Cleanup(fake.Close)
+	withStripe := func(c *app.Config) {
+		c.Payments = "stripe"
+		c.Stripe = app.StripeConfig{SecretKey: "sk_test_parley", WebhookSecret: webhookSecret, APIURL: fake.URL,
+			MaxNetworkRetries: stripe.Int64(0)}
+	}
+	eachEngine(t, func(t *testing.T, e *env) {
+		admin, _ := e.signup("admin@example.com", "Admin")
+		exa, exaU := e.signup("exa@example.com", "Exa")
+		lea, _ := e.signup("lea@example.com", "Lea")
+		exa.do("POST", "/api/v1/market/experts/apply", map[string]any{"headline": "Guitar", "bio": "Lessons.", "languages": []string{"en"},
+			"categories": []string{"art-music"}, "time_zone": "UTC"}).want(t, http.StatusOK)
+		admin.do("POST", "/api/v1/market/experts/"+exaU.ID+"/approve", nil).want(t, http.StatusOK)
+
+		// Payouts: Stripe's onboarding sends the expert back to their
+		// screen, which finds the account enabled.
+		var acct struct {
+			OnboardingURL string `json:"onboarding_url"`
+		}
+		exa.do("POST", "/api/v1/billing/stripe/account", map[string]any{"country": "US"}).want(t, http.StatusOK).decode(t, &acct)
+		if back := hosted(t, acct.OnboardingURL); back.Path != "/market/expert" || back.Query().Get("payouts") != "done" {
+			t.Fatalf("onboarding sent the expert to %s", back)
+		}
+		var payouts struct {
+			Status         string `json:"status"`
+			PayoutsEnabled bool   `json:"payouts_enabled"`
+			Country        string `json:"country"`
+		}
+		exa.do("GET", "/api/v1/billing/stripe/account", nil).want(t, http.StatusOK).decode(t, &payouts)
+		if payouts.Status != "enabled" || !payouts.PayoutsEnabled || payouts.Country != "US" {
+			t.Fatalf("payouts after onboarding: %+v", payouts)
+		}
+		var l struct {
+			ID string `json:"id"`
+		}
+		exa.do("POST", "/api/v1/market/listings", map[string]any{"title": "Chords", "description": "First chords.", "category": "art-music",
+			"languages": []string{"en"}, "price_model": "per_session", "price": money{2500, "USD"}, "session_minutes": 30,
+			"start_now": true}).want(t, http.StatusCreated).decode(t, &l)
+		admin.do("POST", "/api/v1/market/listings/"+l.ID+"/approve", nil).want(t, http.StatusOK)
+		exa.do("PUT", "/api/v1/market/experts/me/availability", map[string]any{"hours": map[string]any{"time_zone": "UTC", "weekly": map[string]any{}},
+			"available_now": true}).want(t, http.StatusOK)
+
+		// The card: none, then saved on Stripe's Checkout (a card that asks
+		// for 3-D Secure), the way back saving it.
+		var card struct {
+			Provider string `json:"provider"`
+			Card     *struct {
+				Brand string `json:"brand"`
+				Last4 string `json:"last4"`
+			} `json:"card"`
+		}
+		lea.do("GET", "/api/v1/billing/stripe/card", nil).want(t, http.StatusOK).decode(t, &card)
+		if card.Provider != "stripe" || card.Card != nil {
+			t.Fatalf("before saving a card: %+v", card)
+		}
+		var checkout struct {
+			ID  string `json:"id"`
+			URL string `json:"url"`
+		}
+		lea.do("POST", "/api/v1/billing/stripe/checkout", nil).want(t, http.StatusOK).decode(t, &checkout)
+		lea.do("POST", "/api/v1/billing/stripe/checkout/"+checkout.ID+"/complete", nil).problem(t, 409, "checkout-not-complete")
+		back := hosted(t, checkout.URL+"?card=pm_card_authenticationRequired")
+		if back.Path != "/market/wallet" || back.Query().Get("checkout") != checkout.ID {
+			t.Fatalf("Checkout sent the learner to %s", back)
+		}
+		exa.do("POST", "/api/v1/billing/stripe/checkout/"+checkout.ID+"/complete", nil).problem(t, 404, "not-found") // not hers
+		lea.do("POST", "/api/v1/billing/stripe/checkout/"+checkout.ID+"/complete", nil).want(t, http.StatusOK).decode(t, &card)
+		if card.Card == nil || card.Card.Brand != "visa" || card.Card.Last4 != "3184" {
+			t.Fatalf("the saved card: %+v", card.Card)
+		}
+		// Stripe's webhook for the same Checkout saves it again, harmlessly.
+		e.deliver(t, fake.LastEvent("checkout.session.completed")).want(t, http.StatusOK)
+		lea.do("GET", "/api/v1/billing/stripe/card", nil).want(t, http.StatusOK).decode(t, &card)
+		if card.Card == nil || card.Card.Last4 != "3184" {
+			t.Fatalf("the card after the webhook: %+v", card.Card)
+		}
+
+		// Booking: the bank asks the learner to confirm; nothing is booked
+		// until they are back.
+		before := e.count("market_sessions")
+		var action struct {
+			AuthenticationURL string `json:"authentication_url"`
+			Attempt           string `json:"attempt"`
+			Continue          string `json:"continue"`
+			Hold              money  `json:"hold"`
+		}
+		r := lea.do("POST", "/api/v1/market/bookings", map[string]any{"listing": l.ID, "now": true})
+		r.problem(t, 402, "authentication-required")
+		r.decode(t, &action)
+		if action.AuthenticationURL == "" || action.Continue != "/api/v1/market/bookings/"+action.Attempt+"/confirm" ||
+			action.Hold != (money{2500, "USD"}) || e.count("market_sessions") != before {
+			t.Fatalf("the 402: %+v", action)
+		}
+		lea.do("POST", action.Continue, nil).problem(t, 402, "authentication-required") // not back yet
+		back = hosted(t, action.AuthenticationURL)
+		if back.Path != "/market/bookings/"+action.Attempt+"/return" {
+			t.Fatalf("the bank sent the learner to %s", back)
+		}
+		exa.do("POST", action.Continue, nil).problem(t, 404, "not-found")
+		var se marketSession
+		lea.do("POST", action.Continue, nil).want(t, http.StatusOK).decode(t, &se)
+		if se.ID != action.Attempt || se.Status != "ringing" || se.Held != 2500 {
+			t.Fatalf("the booking completed: %+v", se)
+		}
+		lea.do("POST", action.Continue, nil).want(t, http.StatusOK).decode(t, &se)
+		if se.ID != action.Attempt || e.count("market_sessions") != before+1 {
+			t.Fatalf("completing again: %+v, %d sessions", se, e.count("market_sessions")-before)
+		}
+	}, withStripe)
 }
