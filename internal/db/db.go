@@ -125,7 +125,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	}
 	read.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
 	d := &DB{Dialect: SQLite, read: read, write: write}
-	d.ckpt = startCheckpointer(read, checkpointInterval, checkpointMaxPages)
+	d.ckpt = startCheckpointer(read, checkpointInterval, restartPages)
 	return d, nil
 }
 
@@ -173,9 +173,17 @@ func (d *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sq
 
 // ExecContext runs one statement on the writer.
 func (d *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	d.beforeWrite(ctx)
 	res, err := d.write.ExecContext(ctx, query, args...)
 	d.wrote()
 	return res, err
+}
+
+// beforeWrite lets the checkpointer start SQLite's WAL over (checkpoint.go).
+func (d *DB) beforeWrite(ctx context.Context) {
+	if d.ckpt != nil {
+		d.ckpt.beforeWrite(ctx, d.write)
+	}
 }
 
 // wrote tells the checkpointer that the WAL may have grown.
@@ -278,6 +286,7 @@ func (p *preparedTx) QueryRowContext(ctx context.Context, query string, args ...
 // Anything fn returns, or a panic, rolls the transaction back: a rejected
 // request changes nothing.
 func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	d.beforeWrite(ctx)
 	tx, err := d.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("db: begin: %w", err)

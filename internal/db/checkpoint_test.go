@@ -1,0 +1,106 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Once the WAL has reached its bound, the next write starts it over, done
+// by the writer itself; a reader still in the old frames postpones that
+// until it has finished, and never blocks the writer.
+func TestSQLiteWALStartsOverAtItsBound(t *testing.T) {
+	ctx := context.Background()
+	d, err := Open(ctx, filepath.Join(t.TempDir(), "parley.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	// The background rounds are run by the test, one at a time.
+	const bound = 64
+	d.ckpt.stop()
+	c := startCheckpointer(d.read, time.Hour, bound)
+	d.ckpt = c
+	if _, err := d.ExecContext(ctx, `CREATE TABLE blobs (id INTEGER PRIMARY KEY, data TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	next := 0
+	write := func(commits int) {
+		t.Helper()
+		for range commits {
+			err := d.Tx(ctx, func(tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, `INSERT INTO blobs (id, data) VALUES ($1, $2)`, next, strings.Repeat("x", 3000))
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			next++
+		}
+	}
+	// walFrames is the background's round: how many frames the WAL holds.
+	walFrames := func() int {
+		t.Helper()
+		log, _ := c.checkpoint()
+		return log
+	}
+
+	// The background round ends while a commit is under way, as it does
+	// under steady load: that commit adds frames after the round, so the
+	// WAL is never all copied when the next write begins, and it would
+	// never start over by itself.
+	duringRound := func() {
+		t.Helper()
+		err := d.Tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO blobs (id, data) VALUES ($1, 'during')`, next); err != nil {
+				return err
+			}
+			if log, _ := c.checkpoint(); log < bound || !c.restart.Load() {
+				t.Errorf("after %d commits the WAL holds %d frames, restart asked %v", bound, log, c.restart.Load())
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		next++
+	}
+	write(bound)
+	duringRound()
+	write(1)
+	if n := walFrames(); n > 4 {
+		t.Fatalf("the write after the bound left %d frames in the WAL; it should have started it over", n)
+	}
+
+	// A reader in the old frames keeps the WAL from starting over.
+	write(bound)
+	reader, err := d.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows int
+	if err := reader.QueryRowContext(ctx, `SELECT COUNT(*) FROM blobs`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	write(1) // the reader's snapshot is now older than the WAL's end
+	before := walFrames()
+	write(1)
+	if n := walFrames(); n <= before {
+		t.Fatalf("the WAL went from %d to %d frames while a reader was in it", before, n)
+	}
+	if err := reader.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	walFrames() // the round after the reader has gone asks again
+	write(1)
+	if n := walFrames(); n > 4 {
+		t.Fatalf("after the reader left, the WAL still holds %d frames", n)
+	}
+	var n int
+	if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM blobs`).Scan(&n); err != nil || n != next {
+		t.Fatalf("%d rows, %v; want %d", n, err, next)
+	}
+}
