@@ -23,6 +23,7 @@ type forwardedTrack struct {
 	receiver *webrtc.RTPReceiver
 	local    *outTrack    // nil for simulcast
 	cache    *packetCache // a plain video track's packets, for NACKs
+	batch    *batchConn   // sends each packet's copies at once; nil in unit tests
 
 	paused  atomic.Bool
 	lastPLI atomic.Int64 // unix nanoseconds of the last keyframe request passed on
@@ -53,7 +54,7 @@ func newForwardedTrack(owner *Participant, src Source, remote *webrtc.TrackRemot
 	id := trackID(owner.id, src)
 	codec := remote.Codec()
 	t := &forwardedTrack{id: id, owner: owner, source: src, remote: remote, receiver: receiver,
-		mime: codec.MimeType, clockRate: codec.ClockRate}
+		mime: codec.MimeType, clockRate: codec.ClockRate, batch: owner.room.sfu.batch}
 	if remote.RID() != "" {
 		t.simulcast = true
 		t.ranks = rankRIDs(rids)
@@ -118,7 +119,13 @@ func (t *forwardedTrack) forwardPlain(pkt *rtp.Packet, raw []byte) {
 	if t.cache != nil {
 		t.cache.store(&pkt.Header, pkt.Payload)
 	}
+	if t.batch != nil {
+		t.batch.hold()
+	}
 	t.local.write(&pkt.Header, pkt.Payload)
+	if t.batch != nil {
+		t.batch.release()
+	}
 }
 
 // stripExtensions removes a forwarded packet's header extensions, which
@@ -183,8 +190,14 @@ func (t *forwardedTrack) forwardPacket(l *layer, pkt *rtp.Packet, raw []byte) {
 		l.width.Store(int32(w))
 		l.height.Store(int32(h))
 	}
+	if t.batch != nil {
+		t.batch.hold()
+	}
 	for _, d := range *t.downs.Load() {
 		d.write(l, pkt, key, now)
+	}
+	if t.batch != nil {
+		t.batch.release()
 	}
 }
 

@@ -120,6 +120,7 @@ type SFU struct {
 	api *webrtc.API
 
 	udp       net.PacketConn
+	batch     *batchConn // udp as the ICE mux writes to it
 	tcp       net.Listener
 	turn      *turnServer
 	closeMuxs func()
@@ -146,7 +147,8 @@ func New(cfg Config, log *slog.Logger) (*SFU, error) {
 	s := &SFU{cfg: cfg, log: log.With("component", "sfu"), udp: udp, rooms: map[string]*Room{}}
 
 	se := webrtc.SettingEngine{}
-	udpMux := webrtc.NewICEUDPMux(nil, udp)
+	s.batch = newBatchConn(udp)
+	udpMux := webrtc.NewICEUDPMux(nil, s.batch)
 	se.SetICEUDPMux(udpMux)
 	var tcpMux interface{ Close() error }
 	if cfg.TCPPort >= 0 {
