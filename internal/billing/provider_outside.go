@@ -18,7 +18,9 @@ var ErrDisputed = errors.New("billing: the payment is disputed")
 // it was never captured).
 func (x *ProviderPayments) settlementOf(ctx context.Context, q db.Querier, authID string) (settlementID, holdID string, err error) {
 	err = q.QueryRowContext(ctx, `SELECT COALESCE(s.id, ''), p.hold_id FROM billing_provider_holds p
-		LEFT JOIN billing_settlements s ON s.hold_id = p.hold_id WHERE p.provider = $1 AND p.auth_id = $2`, x.p.Name(), authID).Scan(&settlementID, &holdID)
+		LEFT JOIN billing_settlements s ON s.hold_id = p.hold_id WHERE p.provider = $1 AND (p.auth_id = $2
+		OR p.hold_id IN (SELECT hold_id FROM billing_provider_hold_parts WHERE provider = $1 AND auth_id = $2))`,
+		x.p.Name(), authID).Scan(&settlementID, &holdID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", nil
 	}

@@ -207,6 +207,21 @@ func (x *ProviderPayments) Raise(ctx context.Context, holdID string, more int64)
 	if total <= ph.authorized {
 		return nil
 	}
+	// A card without incremental authorization (or a hold extended that way
+	// before) is extended by another authorization of its own.
+	ps, err := x.parts(ctx, x.db, holdID, ph)
+	if err != nil {
+		return err
+	}
+	extendable := len(ps) == 1
+	if extendable {
+		if extendable, err = x.extendable(ctx, ph.authID); err != nil {
+			return err
+		}
+	}
+	if !extendable {
+		return x.addPart(ctx, holdID, ph, total-ph.authorized, total)
+	}
 	err = x.p.Extend(ctx, ph.authID, Money{total, ph.currency}, "parley-extend-"+holdID+"-"+strconv.FormatInt(total, 10))
 	switch {
 	case errors.Is(err, ErrInsufficient):
@@ -260,14 +275,14 @@ func (x *ProviderPayments) Settle(ctx context.Context, tx *sql.Tx, holdID string
 	if err != nil || !ok {
 		return st, err
 	}
-	kind, fee := "cancel", int64(0)
+	fee := int64(0)
 	if amount > 0 {
-		kind, fee = "capture", st.Commission
+		fee = st.Commission
 		if err := x.svc.paidOut(ctx, tx, payeeID, Money{st.PayeeShare, st.Amount.Currency}, "payout", newID()); err != nil {
 			return Settlement{}, err
 		}
 	}
-	return st, x.queue(ctx, tx, holdID, ph, kind, amount, fee, payeeID, "parley-"+kind+"-"+holdID)
+	return st, x.queueCapture(ctx, tx, holdID, ph, amount, fee, payeeID)
 }
 
 // Refund refunds in the ledger exactly as the wallet does (the money back
@@ -301,8 +316,7 @@ func (x *ProviderPayments) Refund(ctx context.Context, tx *sql.Tx, settlementID 
 	if err := x.svc.paidOut(ctx, tx, st.PayeeID, Money{-(amount - commissionBack), st.Amount.Currency}, "payout.reversed", settlementID); err != nil {
 		return Settlement{}, err
 	}
-	key := "parley-refund-" + settlementID + "-" + strconv.FormatInt(st.Refunded, 10)
-	return st, x.queue(ctx, tx, holdID.String, ph, "refund", amount, commissionBack, st.PayeeID, key)
+	return st, x.queueRefund(ctx, tx, holdID.String, ph, st, amount, commissionBack)
 }
 
 func (x *ProviderPayments) queue(ctx context.Context, tx *sql.Tx, holdID string, ph providerHold, kind string, amount, fee int64, payeeID, key string) error {

@@ -352,3 +352,103 @@ func TestPaidListingsWaitForPayouts(t *testing.T) {
 		}
 	})
 }
+
+// With the platform's country set, an expert whose account is in another
+// country is charged on_behalf_of their account; one at home is not.
+func TestAnExpertAbroadIsChargedOnBehalfOfTheirAccount(t *testing.T) {
+	eachCard(t, func(t *testing.T, m *cardMoney) {
+		m.pay.Country = "US"
+		ex, l := m.expertWith("computers-electronics", perMinute("Windows on a Mac", 150))
+		acct := m.connected(ex)
+		lea := m.user("Lea")
+		m.card(lea, "pm_card_visa")
+		for _, c := range []struct{ country, want string }{{"DE", acct}, {"US", ""}} {
+			if err := m.pay.SetPayeeCountry(m.ctx, ex, c.country); err != nil {
+				t.Fatal(err)
+			}
+			se := m.startNow(lea, l)
+			if in := m.intent(se); in.OnBehalfOf != c.want || in.Destination != acct {
+				t.Fatalf("an expert in %s: on_behalf_of %q, want %q", c.country, in.OnBehalfOf, c.want)
+			}
+			if _, err := m.svc.End(m.ctx, lea, se.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+// A card without incremental authorization is extended by a second
+// payment; the end captures across both exactly — the first filled first,
+// the commission spread so the fees add up to it — and a refund goes back
+// from the last.
+func TestACardWithoutIncrementalAuthorizationIsExtendedByASecondPayment(t *testing.T) {
+	eachCard(t, func(t *testing.T, m *cardMoney) {
+		ex, l := m.expertWith("computers-electronics", perMinute("Windows on a Mac", 150))
+		m.connected(ex)
+		lea := m.user("Lea")
+		m.card(lea, "pm_card_noIncremental")
+		for _, c := range []struct {
+			minutes                   time.Duration
+			first, second, fee1, fee2 int64
+		}{
+			{20 * time.Minute, 2250, 750, 450, 150},
+			// 15 min 9 s bills 16 minutes, 2400: the second payment's 150
+			// is above Stripe's minimum.
+			{15*time.Minute + 9*time.Second, 2250, 150, 450, 30},
+		} {
+			se := m.startNow(lea, l)
+			if _, err := m.svc.Extend(m.ctx, lea, se.ID, 15); err != nil {
+				t.Fatal(err)
+			}
+			first := m.intent(se)
+			var parts []string
+			rows, err := m.d.QueryContext(m.ctx, `SELECT auth_id FROM billing_provider_hold_parts WHERE hold_id = $1`, se.holdID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var a string
+				_ = rows.Scan(&a)
+				parts = append(parts, a)
+			}
+			rows.Close()
+			if first.Increments != 0 || first.Amount != 2250 || len(parts) != 1 {
+				t.Fatalf("extending: first %+v, parts %v", first, parts)
+			}
+			second, _ := m.fake.Intent(parts[0])
+			if second.Amount != 2250 || second.Status != "requires_capture" || second.Customer != first.Customer ||
+				second.Destination != first.Destination || second.Metadata[stripepay.RefKey] != se.ID {
+				t.Fatalf("the second payment: %+v", second)
+			}
+			m.meter.set(se.CallID, c.minutes)
+			done, err := m.svc.End(m.ctx, lea, se.ID)
+			if err != nil || done.Charged != c.first+c.second || done.Commission != c.fee1+c.fee2 {
+				t.Fatalf("ended: %+v, %v", done, err)
+			}
+			first, _ = m.fake.Intent(first.ID)
+			second, _ = m.fake.Intent(second.ID)
+			if first.Received != c.first || first.Fee != c.fee1 || second.Received != c.second || second.Fee != c.fee2 {
+				t.Fatalf("captured %d (fee %d) and %d (fee %d), want %+v", first.Received, first.Fee, second.Received, second.Fee, c)
+			}
+		}
+		// A refund goes back from the second payment first.
+		ss, err := m.svc.Sessions(m.ctx, lea)
+		if err != nil {
+			t.Fatal(err)
+		}
+		se := ss[len(ss)-1] // the 20-minute one
+		if _, err := m.svc.Refund(m.ctx, ex, se.ID, 1000, ""); err != nil {
+			t.Fatal(err)
+		}
+		var parts string
+		_ = m.d.QueryRowContext(m.ctx, `SELECT auth_id FROM billing_provider_hold_parts WHERE hold_id = $1`, se.holdID).Scan(&parts)
+		second, _ := m.fake.Intent(parts)
+		if first := m.intent(se); second.Refunded != 750 || first.Refunded != 250 {
+			t.Fatalf("refunded %d of the first and %d of the second", first.Refunded, second.Refunded)
+		}
+		var sum int64
+		if err := m.d.QueryRowContext(m.ctx, `SELECT COALESCE(SUM(amount), 0) FROM billing_lines`).Scan(&sum); err != nil || sum != 0 {
+			t.Fatalf("the ledger sums to %d, %v", sum, err)
+		}
+	})
+}

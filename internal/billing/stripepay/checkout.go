@@ -147,3 +147,10 @@ func (p *Provider) Refunds(ctx context.Context, chargeID string) ([]Refund, erro
 	}
 	return out, nil
 }
+
+// Extendable says whether a hold's card granted incremental authorization
+// (without it, Extend fails and an extension needs a second payment).
+func (p *Provider) Extendable(ctx context.Context, authID string) (bool, error) {
+	h, err := p.Hold(ctx, authID)
+	return h.Extendable, err
+}
