@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // ErrActionRequired is a card that asks its payer to authenticate the
@@ -30,6 +31,40 @@ func (e *ActionRequiredError) Error() string {
 func (e *ActionRequiredError) Unwrap() error { return ErrActionRequired }
 
 type offSessionKey struct{}
+
+type attemptKey struct{}
+
+// KeyAttempt marks ctx as the nth attempt (n > 1) at a hold for the same
+// session, so its idempotency key differs from the attempts before: a
+// declined authorization's key replays the decline, and the payer may
+// have changed their card since.
+func KeyAttempt(ctx context.Context, n int) context.Context {
+	return context.WithValue(ctx, attemptKey{}, n)
+}
+
+func holdKeyOf(ctx context.Context, ref string) string {
+	if n, _ := ctx.Value(attemptKey{}).(int); n > 1 {
+		return holdKey(ref) + "-" + strconv.Itoa(n)
+	}
+	return holdKey(ref)
+}
+
+// Defers says that holds of sessions far ahead are placed near their
+// start (a card authorization lapses after about 7 days).
+func (x *ProviderPayments) Defers() bool { return true }
+
+// Prepare checks, for a hold placed later, that the payer has a card and
+// the payee can be paid (ErrNoPaymentMethod, ErrPayeeNotReady).
+func (x *ProviderPayments) Prepare(ctx context.Context, payerID, payeeID string) error {
+	cust, pm, err := x.Customer(ctx, payerID)
+	if err != nil {
+		return err
+	}
+	if cust == "" || pm == "" {
+		return ErrNoPaymentMethod
+	}
+	return x.PayeeReady(ctx, payeeID)
+}
 
 // OffSession marks ctx as a hold placed without its payer present (the
 // sweep authorizing a session booked long ahead): a card that wants

@@ -110,7 +110,7 @@ func (x *ProviderPayments) Authorize(ctx context.Context, payerID, payeeID strin
 	}
 	a := Authorized{PayerID: payerID, PayeeID: payeeID, Amount: m, Ref: ref}
 	auth := Authorization{PayerCustomer: cust, PaymentMethod: pm, PayeeAccount: acct, Amount: m, Ref: ref,
-		IdempotencyKey: holdKey(ref), OffSession: offSession(ctx)}
+		IdempotencyKey: holdKeyOf(ctx, ref), OffSession: offSession(ctx)}
 	if x.ReturnURL != nil && !auth.OffSession {
 		auth.ReturnURL = x.ReturnURL(ref)
 	}

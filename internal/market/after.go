@@ -157,6 +157,10 @@ func (s *Service) Sweep(ctx context.Context) error {
 	if err := s.remind(ctx); err != nil {
 		return err
 	}
+	// Card holds of sessions booked far ahead are placed when due.
+	if err := s.placeDeferred(ctx); err != nil {
+		s.cfg.Log.Warn("market: placing the card holds of sessions booked ahead", "err", err)
+	}
 	// Payments a provider has not taken yet (a capture that failed after
 	// its session's commit) are retried when due.
 	if err := s.payments().Flush(ctx, ""); err != nil {
@@ -582,7 +586,8 @@ func (s *Service) Reschedule(ctx context.Context, userID, id string, start time.
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
 		}
-		return nil
+		// A hold placed later follows the new start.
+		return s.moveDeferred(ctx, tx, id, start, se.Cancellation)
 	})
 	if err != nil {
 		return Session{}, err

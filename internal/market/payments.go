@@ -38,6 +38,12 @@ type Payments interface {
 	// Minimum is the smallest charge in a currency (0: none); a charge
 	// below it is not taken (Settle takes nothing).
 	Minimum(currency string) int64
+	// Defers says whether holds of sessions booked far ahead are placed
+	// near their start (a card's authorization lapses; see deferred.go);
+	// Prepare then checks at booking that they can be (a card, a payee
+	// who can be paid).
+	Defers() bool
+	Prepare(ctx context.Context, payerID, payeeID string) error
 }
 
 // Wallet is Payments by the built-in wallet: everything happens in the
@@ -57,6 +63,10 @@ func (w wallet) PlaceHold(ctx context.Context, tx *sql.Tx, a billing.Authorized)
 func (wallet) Abandon(context.Context, billing.Authorized) {}
 func (wallet) PayeeReady(context.Context, string) error    { return nil }
 func (wallet) Minimum(string) int64                        { return 0 }
+func (wallet) Defers() bool                                { return false }
+func (wallet) Prepare(context.Context, string, string) error {
+	return nil
+}
 
 // Confirm: the wallet never asks its payer to authenticate.
 func (wallet) Confirm(context.Context, billing.Authorized) (billing.Authorized, error) {

@@ -180,6 +180,12 @@ func (s *Service) Book(ctx context.Context, learnerID string, in BookingInput) (
 	// A card is authorized before the transaction (nothing waits on the
 	// provider inside it), and let go of if the booking does not commit.
 	var authorized billing.Authorized
+	if p.deferred {
+		// Held near the start (deferred.go): check now that it can be.
+		if err := s.payments().Prepare(ctx, learnerID, p.se.ExpertID); err != nil {
+			return Session{}, p.authError(err)
+		}
+	}
 	if p.hold > 0 && !p.deferred {
 		authorized, err = s.payments().Authorize(ctx, learnerID, p.se.ExpertID, p.holdMoney(), p.se.ID)
 		var action *billing.ActionRequiredError

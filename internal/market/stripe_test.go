@@ -28,6 +28,8 @@ type cardMoney struct {
 	fake *stripefake.Server
 	pay  *billing.ProviderPayments
 	sp   *stripepay.Provider
+	// notices is what the marketplace told people in the app.
+	notices *paymentNotices
 }
 
 func eachCard(t *testing.T, fn func(t *testing.T, m *cardMoney)) {
@@ -41,7 +43,7 @@ func eachCard(t *testing.T, fn func(t *testing.T, m *cardMoney)) {
 			t.Fatal(err)
 		}
 		m := &cardMoney{money: &money{now: time.Date(2026, 3, 3, 15, 0, 0, 0, time.UTC), meter: &meter{d: map[string]time.Duration{}}}, fake: fake,
-			sp: sp}
+			sp: sp, notices: &paymentNotices{}}
 		clock := func() time.Time { return m.now }
 		ch := chat.NewService(d, nil, clock, nil)
 		m.calls = calls.NewService(d, ch, nil, calls.Config{Node: "n1", Now: clock})
@@ -49,7 +51,8 @@ func eachCard(t *testing.T, fn func(t *testing.T, m *cardMoney)) {
 		m.pay = billing.NewProviderPayments(m.bill, sp, quiet)
 		m.fixture = &fixture{t: t, ctx: context.Background(), d: d,
 			auth: auth.NewService(d, auth.Config{Argon2: auth.Argon2Params{Memory: 64, Time: 1, Threads: 1}, Now: clock}),
-			svc:  NewService(d, Config{Chat: ch, Calls: m.calls, Meter: m.meter, Billing: m.bill, Payments: m.pay, Now: clock})}
+			svc: NewService(d, Config{Chat: ch, Calls: m.calls, Meter: m.meter, Billing: m.bill, Payments: m.pay, Now: clock,
+				Notify: m.notices})}
 		fn(t, m)
 	}, auth.Migrations, chat.Migrations, calls.Migrations, billing.Migrations, Migrations)
 }
