@@ -18,9 +18,19 @@
 //	pm_card_incrementDeclined               approves, but refuses every increment (fake only)
 //	pm_card_noIncremental                   approves, incremental authorization unavailable (fake only)
 //
+// Off session (off_session=true) the 3-D Secure card is declined
+// (authentication_required); on session with a return_url it answers
+// next_action.redirect_to_url to the fake's own 3-D Secure page.
+//
 // SetupIntents are made (requires_payment_method) and confirmed by
-// ConfirmSetup, standing in for Stripe.js. Interrupt makes a request fail
-// on the way, before or after the fake acted on it.
+// ConfirmSetup, standing in for Stripe.js, or by the hosted Checkout.
+// Stripe's hosted pages — Checkout in setup mode, Express onboarding, 3-D
+// Secure — are served under /hosted/ and finish at once, redirecting the
+// browser straight back (see hosted.go), so a browser test can walk them.
+// Changes made in Stripe's dashboard are simulated too (RefundOutside,
+// CancelOutside, OpenDispute, CloseDispute), each recording its event.
+// Interrupt makes a request fail on the way, before or after the fake
+// acted on it.
 package stripefake
 
 import (
