@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -82,6 +83,10 @@ func TestBrowserStripe(t *testing.T) {
 	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "tests/market-stripe.test.mjs")
 	cmd.Env = append(os.Environ(), "PARLEY_URL=http://"+addr, "CHROMIUM="+chromium, "PARLEY_STRIPE=1",
 		"PARLEY_ADMIN_EMAIL="+adminEmail, "PARLEY_ADMIN_PASSWORD="+adminPassword)
+	if dir := os.Getenv("PARLEY_SCREENSHOTS"); dir != "" {
+		abs, _ := filepath.Abs(dir)
+		cmd.Env = append(cmd.Env, "PARLEY_SCREENSHOTS="+abs)
+	}
 	out, err := cmd.CombinedOutput()
 	t.Log("\n" + strings.TrimSpace(string(out)))
 	if err != nil {

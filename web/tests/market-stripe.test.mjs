@@ -12,7 +12,9 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, audit, baseURL, launch, signedUp } from './helpers.mjs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { api, audit, baseURL, launch, screenshotDir, signedUp } from './helpers.mjs';
 
 const stripe = process.env.PARLEY_STRIPE === '1';
 
@@ -43,6 +45,17 @@ after(async () => {
  */
 function admin(method, route, data) {
   return api(adminContext, method, route, data);
+}
+
+/**
+ * With PARLEY_SCREENSHOTS, keeps a picture of the page.
+ * @param {import('playwright-core').Page} page
+ * @param {string} name
+ */
+async function shoot(page, name) {
+  if (!screenshotDir) return;
+  await mkdir(screenshotDir, { recursive: true });
+  await page.screenshot({ path: path.join(screenshotDir, `market-stripe-${name}.png`), fullPage: true });
 }
 
 /**
@@ -79,10 +92,12 @@ describe('the marketplace with Stripe', { skip: !stripe && 'needs a server with 
     const payouts = expert.page.getByRole('region', { name: 'Payouts' });
     await payouts.getByText('Not set up').waitFor();
     await audit(expert.page, 'payouts not set up');
+    await shoot(expert.page, 'payouts-not-set-up');
     await payouts.getByRole('button', { name: 'Set up payouts' }).click();
     // Stripe's onboarding (the fake's finishes at once) sends the expert back.
     await expert.page.waitForURL((url) => url.pathname === '/market/expert');
     await expert.page.getByRole('region', { name: 'Payouts' }).getByText('Payouts enabled').waitFor();
+    await shoot(expert.page, 'payouts-enabled');
     const listing = await api(expert.context, 'POST', '/market/listings', listingInput);
     await admin('POST', `/market/listings/${listing.id}/approve`);
 
@@ -97,6 +112,7 @@ describe('the marketplace with Stripe', { skip: !stripe && 'needs a server with 
     await card.getByText('Visa ending in 4242, expires 12/34').waitFor();
     await card.getByRole('button', { name: 'Replace card' }).waitFor();
     await audit(learner.page, 'the wallet with a saved card');
+    await shoot(learner.page, 'wallet-card');
 
     // The learner books the first free time: the hold is on the card.
     await learner.page.goto(`/market/listings/${listing.id}`);
@@ -110,6 +126,7 @@ describe('the marketplace with Stripe', { skip: !stripe && 'needs a server with 
     await learner.page.goto('/market/wallet');
     await learner.page.locator('[data-balance="USD"]').waitFor();
     assert.equal(await held(learner.page), 2500, 'the wallet shows the hold');
+    await shoot(learner.page, 'wallet-held');
     const balance = await api(learner.context, 'GET', '/billing/balance');
     assert.equal(balance.items.find((/** @type {{ currency: string }} */ b) => b.currency === 'USD')?.wallet ?? 0, 0, 'the wallet itself never moved');
 
