@@ -282,11 +282,12 @@ func (p *Participant) estimate() int64 {
 }
 
 // watchLayers measures layer bitrates and reallocates layers, every
-// rateInterval, until the room closes.
+// rateInterval, and sends sender reports every reportInterval, until the
+// room closes.
 func (r *Room) watchLayers() {
 	tick := time.NewTicker(rateInterval)
 	defer tick.Stop()
-	last := time.Now()
+	last, lastReport := time.Now(), time.Now()
 	for now := range tick.C {
 		r.mu.Lock()
 		if r.closed {
@@ -308,6 +309,12 @@ func (r *Room) watchLayers() {
 		last = now
 		for _, p := range ps {
 			p.allocate(now)
+		}
+		if now.Sub(lastReport) >= reportInterval-rateInterval/2 {
+			lastReport = now
+			for _, p := range ps {
+				p.sendReports()
+			}
 		}
 	}
 }

@@ -122,7 +122,7 @@ func (t *forwardedTrack) forwardPlain(pkt *rtp.Packet, raw []byte) {
 	if t.batch != nil {
 		t.batch.hold()
 	}
-	t.local.write(&pkt.Header, pkt.Payload)
+	t.local.write(&pkt.Header, pkt.Payload, time.Now().UnixNano())
 	if t.batch != nil {
 		t.batch.release()
 	}

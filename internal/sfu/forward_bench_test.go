@@ -144,9 +144,10 @@ func (c chainWriter) Write(b []byte) (int, error) { return len(b), nil }
 
 // TestForwardingAPlainPacketAllocatesNothing checks the SFU's part of the
 // forwarding path in steady state — parse, extension strip, the shared
-// packet cache, the fan-out to ten subscribers, and the interceptors the
-// SFU registers (sender reports, and GCC and TWCC behind a closed gate)
-// — down to where pion's SRTP takes over (which draws from a pool).
+// packet cache, the fan-out to ten subscribers with its counts for sender
+// reports, and the interceptors the SFU registers (GCC and TWCC behind a
+// closed gate) — down to where pion's SRTP takes over (which draws from a
+// pool).
 // BenchmarkForwardPacket cannot tell: its subscribers allocate in the same
 // process.
 func TestForwardingAPlainPacketAllocatesNothing(t *testing.T) {
@@ -175,7 +176,7 @@ func TestForwardingAPlainPacketAllocatesNothing(t *testing.T) {
 		defer chain.Close()
 		info := &interceptor.StreamInfo{SSRC: uint32(i + 1), ClockRate: 90000, MimeType: webrtc.MimeTypeVP8,
 			RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: 3}}}
-		bs = append(bs, binding{ssrc: uint32(i + 1), pt: 96, write: chainWriter{chain.BindLocalStream(info, discardWriter{})}})
+		bs = append(bs, binding{ssrc: uint32(i + 1), pt: 96, write: chainWriter{chain.BindLocalStream(info, discardWriter{})}, sent: &sentCount{}})
 	}
 	local.bindings.Store(&bs)
 	tr := &forwardedTrack{local: local, cache: newPacketCache()}

@@ -22,6 +22,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -220,9 +221,12 @@ func New(cfg Config, log *slog.Logger) (*SFU, error) {
 //     cache per published stream (packetCache), so only NACK generation
 //     (asking publishers to resend what the SFU lost) is pion's;
 //   - the stats interceptor, which clones each packet's header into its
-//     records; nothing in Parley reads pion's RTP stream statistics.
+//     records; nothing in Parley reads pion's RTP stream statistics;
+//   - the sender-report interceptor, which takes a lock and reads the
+//     clock on every packet to every subscriber; the SFU counts what it
+//     sends and writes the reports itself (reports.go).
 //
-// What stays: NACK and PLI feedback, sender and receiver reports, TWCC
+// What stays: NACK and PLI feedback, receiver reports, TWCC
 // feedback to publishers (their browsers' bandwidth estimates), and the
 // mid, rid and repaired-rid header extensions that let a simulcast
 // publisher's layers arrive as separate tracks.
@@ -234,9 +238,13 @@ func registerInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry) erro
 	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
 	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
 	ir.Add(generator)
-	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+	// Receiver reports to publishers are pion's; sender reports to
+	// subscribers are the SFU's own (reports.go).
+	receiver, err := report.NewReceiverInterceptor()
+	if err != nil {
 		return err
 	}
+	ir.Add(receiver)
 	if err := webrtc.ConfigureSimulcastExtensionHeaders(me); err != nil {
 		return err
 	}

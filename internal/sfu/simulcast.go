@@ -243,7 +243,7 @@ func (d *downTrack) write(l *layer, pkt *rtp.Packet, keyframe bool, now int64) {
 	}
 	d.started = true
 	d.forwarded++
-	d.local.write(&d.hdr, pkt.Payload) // a closed subscriber is cleaned up elsewhere
+	d.local.write(&d.hdr, pkt.Payload, now) // a closed subscriber is cleaned up elsewhere
 }
 
 // source maps a sequence number the subscriber was sent to the layer and
