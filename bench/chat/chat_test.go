@@ -68,6 +68,18 @@ func TestSendFrameRoundTrip(t *testing.T) {
 	if f.V != 1 || f.Type != "send" || f.ID != "42" || f.ConversationID != "conv-1" || f.ClientID != "lgabc-7:42" {
 		t.Fatalf("decoded %+v", f)
 	}
+	// Ordinary text, not a phone number the marketplace would check.
+	run := 0
+	for _, r := range f.Body {
+		if r >= '0' && r <= '9' {
+			run++
+		} else {
+			run = 0
+		}
+		if run > 4 {
+			t.Fatalf("body %q carries a run of digits", f.Body)
+		}
+	}
 	// The server echoes the body inside an event frame.
 	event := fmt.Sprintf(`{"v":1,"type":"event","event":{"conversation_id":"conv-1","seq":9,"type":"message.created","message":{"id":"m","body":%q}}}`, f.Body)
 	if typ := frameType([]byte(event)); string(typ) != "event" {
