@@ -157,10 +157,7 @@ func TestForwardingAPlainPacketAllocatesNothing(t *testing.T) {
 	}
 	ir := &interceptor.Registry{}
 	s := &SFU{}
-	if err := s.registerCongestionControl(me, ir); err != nil {
-		t.Fatal(err)
-	}
-	if err := registerInterceptors(me, ir); err != nil {
+	if err := s.registerCongestionControl(me, ir); err != nil { // a subscribe connection's
 		t.Fatal(err)
 	}
 	local, err := newOutTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "pub:camera", "pub")

@@ -185,9 +185,9 @@ func (p *Participant) Publish(offer string, sources map[string]Source) (string, 
 	}
 	p.mu.Lock()
 	if p.pub == nil {
-		// What the SFU sends a publisher is RTCP only: its estimator
-		// has nothing to estimate.
-		pc, _, _, err := p.room.sfu.newPeerConnection()
+		// What the SFU sends a publisher is RTCP only: the connection
+		// has no bandwidth estimator.
+		pc, err := p.room.sfu.newPublishConnection()
 		if err != nil {
 			p.mu.Unlock()
 			return "", err
@@ -420,7 +420,7 @@ func (p *Participant) requestKeyframe(ssrc uint32) {
 }
 
 func (p *Participant) openSubscriber() error {
-	pc, est, gate, err := p.room.sfu.newPeerConnection()
+	pc, est, gate, err := p.room.sfu.newSubscribeConnection()
 	if err != nil {
 		return err
 	}

@@ -116,9 +116,10 @@ var (
 
 // SFU is the media server of one node.
 type SFU struct {
-	cfg Config
-	log *slog.Logger
-	api *webrtc.API
+	cfg    Config
+	log    *slog.Logger
+	pubAPI *webrtc.API // publish connections
+	subAPI *webrtc.API // subscribe connections
 
 	udp       net.PacketConn
 	batch     *batchConn // udp as the ICE mux writes to it
@@ -193,16 +194,23 @@ func New(cfg Config, log *slog.Logger) (*SFU, error) {
 		s.Close()
 		return nil, err
 	}
-	ir := &interceptor.Registry{}
-	if err := s.registerCongestionControl(me, ir); err != nil {
+	// Publish and subscribe connections get different interceptors: each
+	// of pion's receiving-side interceptors runs a ticker per connection
+	// (NACK and TWCC feedback every 100 ms, receiver reports every second),
+	// which a subscribe connection, receiving no media, would run for
+	// nothing: two thousand wake-ups a second at 100 subscribers. Both
+	// share one media engine, so every offer says the same.
+	pubIR, subIR := &interceptor.Registry{}, &interceptor.Registry{}
+	if err := s.registerCongestionControl(me, subIR); err != nil {
 		s.Close()
 		return nil, err
 	}
-	if err := registerInterceptors(me, ir); err != nil {
+	if err := registerPublishInterceptors(me, pubIR); err != nil {
 		s.Close()
 		return nil, err
 	}
-	s.api = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
+	s.pubAPI = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(pubIR), webrtc.WithSettingEngine(se))
+	s.subAPI = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(subIR), webrtc.WithSettingEngine(se))
 	if cfg.TURNPort >= 0 {
 		if s.turn, err = startTURN(cfg, ownAddresses(cfg)); err != nil {
 			s.Close()
@@ -212,8 +220,9 @@ func New(cfg Config, log *slog.Logger) (*SFU, error) {
 	return s, nil
 }
 
-// registerInterceptors sets up what pion does on each connection besides
-// congestion control. Not pion's defaults, which would add two costs on
+// registerPublishInterceptors sets up what pion does on a publish
+// connection; a subscribe connection has only congestion control
+// (congestion.go). Not pion's defaults, which would add these costs on
 // every packet sent to every subscriber:
 //
 //   - the NACK responder, which copies each packet per subscriber to
@@ -230,7 +239,7 @@ func New(cfg Config, log *slog.Logger) (*SFU, error) {
 // feedback to publishers (their browsers' bandwidth estimates), and the
 // mid, rid and repaired-rid header extensions that let a simulcast
 // publisher's layers arrive as separate tracks.
-func registerInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry) error {
+func registerPublishInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry) error {
 	generator, err := nack.NewGeneratorInterceptor()
 	if err != nil {
 		return err
@@ -251,11 +260,16 @@ func registerInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry) erro
 	return webrtc.ConfigureTWCCSender(me, ir)
 }
 
-// newPeerConnection opens a connection and returns it with its bandwidth
-// estimator (nil if pion made none) and the gate that turns congestion
-// control on for it.
-func (s *SFU) newPeerConnection() (*webrtc.PeerConnection, cc.BandwidthEstimator, *ccGate, error) {
-	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
+// newPublishConnection opens a connection a participant publishes on.
+func (s *SFU) newPublishConnection() (*webrtc.PeerConnection, error) {
+	return s.pubAPI.NewPeerConnection(webrtc.Configuration{})
+}
+
+// newSubscribeConnection opens a connection a participant receives on,
+// and returns it with its bandwidth estimator (nil if pion made none) and
+// the gate that turns congestion control on for it.
+func (s *SFU) newSubscribeConnection() (*webrtc.PeerConnection, cc.BandwidthEstimator, *ccGate, error) {
+	pc, err := s.subAPI.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -29,7 +29,7 @@ func (r *Room) Watch(id, offer string) (*Participant, string, error) {
 		return nil, "", ErrRoomFull
 	}
 	p := newParticipant(r, id, Permissions{}, nil)
-	pc, est, gate, err := r.sfu.newPeerConnection()
+	pc, est, gate, err := r.sfu.newSubscribeConnection()
 	if err != nil {
 		return nil, "", err
 	}
