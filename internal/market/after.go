@@ -56,22 +56,34 @@ func (s *Service) Cancel(ctx context.Context, userID, id string) (Session, error
 	if err != nil {
 		return Session{}, err
 	}
+	return s.cancel(ctx, userID, se)
+}
+
+// cancel cancels se, as it was read before. The sweep may have placed a
+// deferred hold since (deferred.go): the fee and the release go by the
+// session as it is inside the transaction, so that hold is released (or
+// its fee taken) rather than left held on a cancelled session.
+func (s *Service) cancel(ctx context.Context, userID string, se Session) (Session, error) {
 	if se.Status != Booked {
 		return Session{}, fmt.Errorf("%w: only a booked session is cancelled; end one going on", ErrWrongState)
 	}
 	now := s.now()
-	fee := int64(0)
-	if userID == se.LearnerID {
-		fee = CancellationFee(se.Cancellation, se.Held, se.StartAt.Sub(now))
-	}
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE market_sessions SET status = 'cancelled', ended_at = $1, ended_by = $2, cancel_fee = $3
-			WHERE id = $4 AND status = 'booked'`, now, userID, fee, id)
+	id := se.ID
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE market_sessions SET status = 'cancelled', ended_at = $1, ended_by = $2, cancel_fee = 0
+			WHERE id = $3 AND status = 'booked'`, now, userID, id)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("%w: the session is no longer booked", ErrWrongState)
+		}
+		if se, err = s.session(ctx, tx, id); err != nil {
+			return err
+		}
+		fee := int64(0)
+		if userID == se.LearnerID {
+			fee = CancellationFee(se.Cancellation, se.Held, se.StartAt.Sub(now))
 		}
 		return s.settleFee(ctx, tx, se, fee)
 	})
@@ -83,7 +95,9 @@ func (s *Service) Cancel(ctx context.Context, userID, id string) (Session, error
 }
 
 // settleFee captures fee from a session's hold (releasing the rest), or
-// releases it all when the fee is 0.
+// releases it all when the fee is 0, and records the fee taken as the
+// session's cancel_fee: a fee the provider cannot take (below its
+// minimum) is not taken, and not recorded either.
 func (s *Service) settleFee(ctx context.Context, tx *sql.Tx, se Session, fee int64) error {
 	if se.holdID == "" {
 		return nil
@@ -92,7 +106,7 @@ func (s *Service) settleFee(ctx context.Context, tx *sql.Tx, se Session, fee int
 	if err != nil || st.Amount.Amount == 0 { // nothing taken (a fee below the provider's minimum is not)
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE market_sessions SET charged = $1, commission = $2, settlement_id = $3 WHERE id = $4`,
+	_, err = tx.ExecContext(ctx, `UPDATE market_sessions SET charged = $1, commission = $2, settlement_id = $3, cancel_fee = $1 WHERE id = $4`,
 		st.Amount.Amount, st.Commission, st.ID, se.ID)
 	return err
 }
@@ -554,6 +568,13 @@ func (s *Service) Reschedule(ctx context.Context, userID, id string, start time.
 	if err != nil {
 		return Session{}, err
 	}
+	return s.reschedule(ctx, userID, se, start)
+}
+
+// reschedule moves se, as it was read before, to start; one cancelled
+// (or started) since is left as it is (ErrWrongState), never booked again.
+func (s *Service) reschedule(ctx context.Context, userID string, se Session, start time.Time) (Session, error) {
+	id := se.ID
 	if se.Status != Booked {
 		return Session{}, fmt.Errorf("%w: only a booked session is rescheduled", ErrWrongState)
 	}
@@ -566,20 +587,26 @@ func (s *Service) Reschedule(ctx context.Context, userID, id string, start time.
 		return Session{}, fmt.Errorf("%w: too close to the start to move it for free; cancel (with the policy's fee) and book again", ErrWrongState)
 	}
 	end := start.Add(se.EndAt.Sub(se.StartAt))
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if s.db.Dialect == db.Postgres {
 			if _, err := tx.ExecContext(ctx, `SELECT 1 FROM market_experts WHERE user_id = $1 FOR UPDATE`, se.ExpertID); err != nil {
 				return err
 			}
 		}
-		// The session's own slot must not count against itself.
-		if _, err := tx.ExecContext(ctx, `UPDATE market_sessions SET status = 'cancelled' WHERE id = $1`, id); err != nil {
+		// The session's own slot must not count against itself. Only a
+		// session still booked moves: one cancelled meanwhile (by the
+		// other person, the sweep or the provider) has let go of its hold.
+		res, err := tx.ExecContext(ctx, `UPDATE market_sessions SET status = 'cancelled' WHERE id = $1 AND status = 'booked'`, id)
+		if err != nil {
 			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("%w: the session is no longer booked", ErrWrongState)
 		}
 		if err := s.checkSlot(ctx, tx, se.ExpertID, start, end, false); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE market_sessions SET status = 'booked', start_at = $1, end_at = $2 WHERE id = $3`, start, end, id)
+		res, err = tx.ExecContext(ctx, `UPDATE market_sessions SET status = 'booked', start_at = $1, end_at = $2 WHERE id = $3`, start, end, id)
 		if err != nil {
 			return err
 		}

@@ -78,11 +78,19 @@ func (s *Service) placeDeferred(ctx context.Context) error {
 }
 
 func (s *Service) placeOne(ctx context.Context, id string) error {
-	now := s.now()
 	se, err := s.session(ctx, s.db, id)
 	if err != nil {
 		return err
 	}
+	return s.place(ctx, se)
+}
+
+// place places the deferred hold of se, as it was read before: the
+// attempt is claimed only while it is still due (a reschedule since moved
+// it), and the hold is recorded only on the session still booked at the
+// start it was read with; otherwise the authorization is let go of.
+func (s *Service) place(ctx context.Context, se Session) error {
+	now, id := s.now(), se.ID
 	if se.Status != Booked || se.holdID != "" {
 		_, err := s.db.ExecContext(ctx, `UPDATE market_deferred_holds SET status = 'dropped' WHERE session_id = $1 AND status = 'pending'`, id)
 		return err
@@ -103,7 +111,7 @@ func (s *Service) placeOne(ctx context.Context, id string) error {
 	// later, or at the cutoff if that is sooner.
 	next := min(now.Add(AuthorizeRetry).UnixNano(), se.StartAt.Add(-AuthorizeCutoff).UnixNano())
 	res, err := s.db.ExecContext(ctx, `UPDATE market_deferred_holds SET attempts = attempts + 1, next_at = $1
-		WHERE session_id = $2 AND status = 'pending' AND attempts = $3`, time.Unix(0, next).UTC(), id, attempts)
+		WHERE session_id = $2 AND status = 'pending' AND attempts = $3 AND next_at <= $4`, time.Unix(0, next).UTC(), id, attempts, now)
 	if err != nil {
 		return err
 	}
@@ -139,7 +147,8 @@ func (s *Service) placeOne(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		res, err = tx.ExecContext(ctx, `UPDATE market_sessions SET hold_id = $1 WHERE id = $2 AND status = 'booked' AND hold_id = ''`, h.ID, id)
+		res, err = tx.ExecContext(ctx, `UPDATE market_sessions SET hold_id = $1 WHERE id = $2 AND status = 'booked' AND hold_id = ''
+			AND start_at = $3`, h.ID, id, se.StartAt)
 		if err != nil {
 			return err
 		}
@@ -159,21 +168,23 @@ func (s *Service) placeOne(ctx context.Context, id string) error {
 }
 
 // dropUnpaid cancels, without a fee, a session whose hold could not be
-// placed by its cutoff, and tells both people.
+// placed by its cutoff, and tells both people — only the session still
+// booked, unheld, at the start se was read with (one rescheduled since
+// has a new cutoff).
 func (s *Service) dropUnpaid(ctx context.Context, se Session) error {
 	var cancelled bool
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE market_deferred_holds SET status = 'failed' WHERE session_id = $1 AND status = 'pending'`, se.ID); err != nil {
-			return err
-		}
 		res, err := tx.ExecContext(ctx, `UPDATE market_sessions SET status = 'cancelled', ended_at = $1, ended_by = 'payment'
-			WHERE id = $2 AND status = 'booked' AND hold_id = ''`, s.now(), se.ID)
+			WHERE id = $2 AND status = 'booked' AND hold_id = '' AND start_at = $3`, s.now(), se.ID, se.StartAt)
 		if err != nil {
 			return err
 		}
 		n, _ := res.RowsAffected()
-		cancelled = n > 0
-		return nil
+		if cancelled = n > 0; !cancelled {
+			return nil // moved, held or let go of meanwhile: the next sweep sees it as it is
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE market_deferred_holds SET status = 'failed' WHERE session_id = $1 AND status = 'pending'`, se.ID)
+		return err
 	})
 	if err == nil && cancelled {
 		s.tellUnpaid(ctx, se, "session_cancelled_unpaid", "")

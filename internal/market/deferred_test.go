@@ -2,6 +2,7 @@ package market
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -152,5 +153,132 @@ func TestADeferredHoldThatFailsIsRetriedThenTheSessionIsCancelled(t *testing.T) 
 			t.Fatalf("the first session: %+v", got)
 		}
 		m.balances(lea, ex, 0, 0, 0, 0, 0)
+	})
+}
+
+// The learner cancels a session booked far ahead just as the sweep places
+// its hold: the cancellation, working from the session as it read it
+// (unheld), must still release the hold the sweep placed meanwhile — not
+// leave it held on a cancelled session.
+func TestADeferredHoldPlacedWhileTheLearnerCancelsIsReleased(t *testing.T) {
+	eachCard(t, func(t *testing.T, m *cardMoney) {
+		ex, l := m.expertWith("computers-electronics", perMinute("Windows on a Mac", 150))
+		m.connected(ex)
+		lea := m.user("Lea")
+		m.card(lea, "pm_card_visa")
+		start := time.Date(2026, 3, 13, 15, 0, 0, 0, time.UTC)
+		se, err := m.svc.Book(m.ctx, lea, BookingInput{Listing: l.ID, Start: &start})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.now = start.Add(-AuthorizeBefore)
+		read, err := m.svc.Session(m.ctx, lea, se.ID) // the cancel reads it unheld…
+		if err != nil || read.holdID != "" {
+			t.Fatalf("before the sweep: %+v, %v", read, err)
+		}
+		if err := m.svc.Sweep(m.ctx); err != nil { // …the sweep places the hold…
+			t.Fatal(err)
+		}
+		held, err := m.svc.Session(m.ctx, "", se.ID)
+		if err != nil || held.holdID == "" {
+			t.Fatalf("the sweep placed nothing: %+v, %v", held, err)
+		}
+		if _, err := m.svc.cancel(m.ctx, lea, read); err != nil { // …and the cancel commits
+			t.Fatal(err)
+		}
+		got, err := m.svc.Session(m.ctx, "", se.ID)
+		if err != nil || got.Status != Cancelled || got.Charged != 0 || got.CancelFee != 0 {
+			t.Fatalf("cancelled: %+v, %v", got, err)
+		}
+		if in := m.intent(held); in.Status != "canceled" || in.Received != 0 {
+			t.Fatalf("the hold at Stripe after the cancel: %+v", in)
+		}
+		m.balances(lea, ex, 0, 0, 0, 0, 0)
+	})
+}
+
+// A session rescheduled while the sweep is about to place its deferred
+// hold: the sweep, working from the session as it read it, places nothing
+// (the hold is due a day before the new start, not now), and the hold is
+// placed a day before the new start.
+func TestADeferredHoldFollowsAReschedulingThatRacesTheSweep(t *testing.T) {
+	eachCard(t, func(t *testing.T, m *cardMoney) {
+		ex, l := m.expertWith("computers-electronics", perMinute("Windows on a Mac", 150))
+		m.connected(ex)
+		lea := m.user("Lea")
+		m.card(lea, "pm_card_visa")
+		first := time.Date(2026, 3, 13, 15, 0, 0, 0, time.UTC)
+		later := first.AddDate(0, 0, 7)
+		se, err := m.svc.Book(m.ctx, lea, BookingInput{Listing: l.ID, Start: &first})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.now = first.Add(-AuthorizeBefore)
+		read, err := m.svc.session(m.ctx, m.d, se.ID) // the sweep reads it…
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.svc.Reschedule(m.ctx, lea, se.ID, later); err != nil { // …the learner moves it a week on…
+			t.Fatal(err)
+		}
+		if err := m.svc.place(m.ctx, read); err != nil { // …and the sweep goes on
+			t.Fatal(err)
+		}
+		got, err := m.svc.Session(m.ctx, "", se.ID)
+		if err != nil || got.holdID != "" || got.Held != 0 || !got.StartAt.Equal(later) {
+			t.Fatalf("a hold placed eight days before the session: %+v, %v", got, err)
+		}
+		if st, n := m.deferred(se.ID); st != "pending" || n != 0 {
+			t.Fatalf("the deferred hold: %s after %d attempts", st, n)
+		}
+		for _, r := range m.fake.Requests() {
+			if strings.Contains(r.Path, "payment_intents") {
+				t.Fatalf("Stripe was asked %s %s", r.Method, r.Path)
+			}
+		}
+		m.balances(lea, ex, 0, 0, 0, 0, 0)
+		m.now = later.Add(-AuthorizeBefore)
+		if err := m.svc.Sweep(m.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got, err = m.svc.Session(m.ctx, "", se.ID); err != nil || got.Held != 15*150 {
+			t.Fatalf("a day before the new start: %+v, %v", got, err)
+		}
+	})
+}
+
+// A session still unheld at its cutoff, rescheduled just as the sweep
+// comes to cancel it: the sweep, working from the session as it read it,
+// does not cancel the session at its new start, which has its own cutoff.
+func TestAnUnheldSessionRescheduledAtItsCutoffIsNotCancelled(t *testing.T) {
+	eachCard(t, func(t *testing.T, m *cardMoney) {
+		ex, l := m.expertWith("computers-electronics", perMinute("Windows on a Mac", 150))
+		m.connected(ex)
+		lea := m.user("Lea")
+		m.card(lea, "pm_card_chargeDeclined")
+		first := time.Date(2026, 3, 13, 15, 0, 0, 0, time.UTC)
+		later := first.AddDate(0, 0, 7)
+		se, err := m.svc.Book(m.ctx, lea, BookingInput{Listing: l.ID, Start: &first})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.now = first.Add(-AuthorizeCutoff)
+		read, err := m.svc.session(m.ctx, m.d, se.ID) // the sweep reads it at the cutoff…
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.svc.Reschedule(m.ctx, ex, se.ID, later); err != nil { // …the expert moves it a week on…
+			t.Fatal(err)
+		}
+		if err := m.svc.place(m.ctx, read); err != nil { // …and the sweep goes on
+			t.Fatal(err)
+		}
+		got, err := m.svc.Session(m.ctx, "", se.ID)
+		if err != nil || got.Status != Booked || !got.StartAt.Equal(later) {
+			t.Fatalf("the session moved a week on: %+v, %v", got, err)
+		}
+		if st, _ := m.deferred(se.ID); st != "pending" || m.notices.count(lea, "session_cancelled_unpaid") != 0 {
+			t.Fatalf("the deferred hold: %s, notices %v", st, m.notices.sent)
+		}
 	})
 }

@@ -452,3 +452,62 @@ func TestACardWithoutIncrementalAuthorizationIsExtendedByASecondPayment(t *testi
 		}
 	})
 }
+
+// A booking cancelled by the other person while one of them reschedules it
+// stays cancelled: the reschedule, working from the session as it read it
+// (booked), must not book it again with its hold already released.
+func TestASessionCancelledMeanwhileIsNotRescheduled(t *testing.T) {
+	eachCard(t, func(t *testing.T, m *cardMoney) {
+		ex, l := m.expertWith("computers-electronics", perMinute("Windows on a Mac", 150))
+		m.connected(ex)
+		lea := m.user("Lea")
+		m.card(lea, "pm_card_visa")
+		se, err := m.svc.Book(m.ctx, lea, BookingInput{Listing: l.ID, Start: m.tomorrow()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		read, err := m.svc.Session(m.ctx, ex, se.ID) // the expert's reschedule reads it…
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.svc.Cancel(m.ctx, lea, se.ID); err != nil { // …the learner cancels…
+			t.Fatal(err)
+		}
+		later := m.tomorrow().Add(2 * time.Hour)
+		if _, err := m.svc.reschedule(m.ctx, ex, read, later); !errors.Is(err, ErrWrongState) { // …and it goes on
+			t.Fatalf("rescheduling a cancelled session: %v", err)
+		}
+		got, err := m.svc.Session(m.ctx, "", se.ID)
+		if err != nil || got.Status != Cancelled || !got.StartAt.Equal(*m.tomorrow()) {
+			t.Fatalf("the session: %+v, %v", got, err)
+		}
+		m.balances(lea, ex, 0, 0, 0, 0, 0)
+	})
+}
+
+// A cancellation fee below Stripe's minimum is not taken, like any charge
+// below it — and the session does not say it was.
+func TestACancellationFeeBelowStripesMinimumIsNeitherTakenNorRecorded(t *testing.T) {
+	eachCard(t, func(t *testing.T, m *cardMoney) {
+		thirty := 30
+		in := perMinute("A quick question", 40)
+		in.PriceModel, in.SessionMinutes, in.MinBillableMinutes, in.Cancellation = PerSession, &thirty, 0, "strict"
+		ex, l := m.expertWith("computers-electronics", in)
+		m.connected(ex)
+		lea := m.user("Lea")
+		m.card(lea, "pm_card_visa")
+		se, err := m.svc.Book(m.ctx, lea, BookingInput{Listing: l.ID, Start: m.tomorrow()})
+		if err != nil || se.Held != 50 {
+			t.Fatalf("booked: %+v, %v", se, err)
+		}
+		// A day ahead, strict: half of the 50 held, 25 — below the minimum.
+		got, err := m.svc.Cancel(m.ctx, lea, se.ID)
+		if err != nil || got.Status != Cancelled || got.Charged != 0 || got.CancelFee != 0 {
+			t.Fatalf("cancelled: %+v, %v", got, err)
+		}
+		if in := m.intent(se); in.Status != "canceled" || in.Received != 0 {
+			t.Fatalf("at Stripe: %+v", in)
+		}
+		m.balances(lea, ex, 0, 0, 0, 0, 0)
+	})
+}
