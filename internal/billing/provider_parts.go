@@ -95,20 +95,37 @@ func (x *ProviderPayments) addPart(ctx context.Context, holdID string, ph provid
 		}
 		return err
 	}
-	return x.db.Tx(ctx, func(tx *sql.Tx) error {
+	var gone error
+	err = x.db.Tx(ctx, func(tx *sql.Tx) error {
 		var known int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM billing_provider_hold_parts WHERE provider = $1 AND auth_id = $2`,
 			x.p.Name(), res.ID).Scan(&known); err != nil || known > 0 {
 			return err // a retry of one recorded already
+		}
+		// The hold may have been settled or released while the card was
+		// asked (the session ended): its capture or cancel is queued
+		// already and would never reach this part, so it is not recorded.
+		// Settle locks the hold too, so the two take turns.
+		h, err := x.svc.lockHold(ctx, tx, holdID)
+		if err != nil {
+			return err
+		}
+		if h.State != "held" {
+			gone = fmt.Errorf("%w: the hold is %s", ErrNotFound, h.State)
+			return gone
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO billing_provider_hold_parts (hold_id, seq, provider, auth_id, amount, created_at)
 			VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM billing_provider_hold_parts WHERE hold_id = $1), $2, $3, $4, $5)`,
 			holdID, x.p.Name(), res.ID, amount, x.now()); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE billing_provider_holds SET authorized = authorized + $1 WHERE hold_id = $2`, amount, holdID)
+		_, err = tx.ExecContext(ctx, `UPDATE billing_provider_holds SET authorized = authorized + $1 WHERE hold_id = $2`, amount, holdID)
 		return err
 	})
+	if gone != nil && errors.Is(err, gone) {
+		x.Abandon(ctx, Authorized{AuthID: res.ID, Ref: ref})
+	}
+	return err
 }
 
 // spread splits amount across parts in order, each filled before the

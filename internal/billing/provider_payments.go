@@ -174,16 +174,17 @@ func (x *ProviderPayments) Abandon(ctx context.Context, a Authorized) {
 }
 
 type providerHold struct {
-	authID, payeeID, currency string
-	amount, authorized        int64
+	authID, payeeID, currency, state string
+	amount, authorized               int64
 }
 
 // providerHold reads a hold placed at the provider; ok is false for a
 // wallet's hold (a session booked before the provider was configured).
 func (x *ProviderPayments) providerHold(ctx context.Context, q db.Querier, holdID string) (providerHold, bool, error) {
 	var ph providerHold
-	err := q.QueryRowContext(ctx, `SELECT p.auth_id, p.payee_id, p.authorized, h.currency, h.amount FROM billing_provider_holds p
-		JOIN billing_holds h ON h.id = p.hold_id WHERE p.hold_id = $1`, holdID).Scan(&ph.authID, &ph.payeeID, &ph.authorized, &ph.currency, &ph.amount)
+	err := q.QueryRowContext(ctx, `SELECT p.auth_id, p.payee_id, p.authorized, h.currency, h.amount, h.state FROM billing_provider_holds p
+		JOIN billing_holds h ON h.id = p.hold_id WHERE p.hold_id = $1`, holdID).Scan(&ph.authID, &ph.payeeID, &ph.authorized, &ph.currency, &ph.amount,
+		&ph.state)
 	if errors.Is(err, sql.ErrNoRows) {
 		return providerHold{}, false, nil
 	}
@@ -199,6 +200,11 @@ func (x *ProviderPayments) Raise(ctx context.Context, holdID string, more int64)
 	ph, ok, err := x.providerHold(ctx, x.db, holdID)
 	if err != nil || !ok {
 		return err
+	}
+	if ph.state != "held" {
+		// Settled or released meanwhile (the session ended): nothing is
+		// raised, and no authorization is made that nobody would capture.
+		return fmt.Errorf("%w: the hold is %s", ErrNotFound, ph.state)
 	}
 	total := ph.amount + more
 	if _, err := checkMoney(Money{total, ph.currency}, false); err != nil || more <= 0 {

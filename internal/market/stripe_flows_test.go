@@ -511,3 +511,41 @@ func TestACancellationFeeBelowStripesMinimumIsNeitherTakenNorRecorded(t *testing
 		m.balances(lea, ex, 0, 0, 0, 0, 0)
 	})
 }
+
+// An extension asked for as the session ends (the learner's Extend read it
+// going on; the end settled it since) authorizes nothing more: a second
+// payment made now would never be captured or cancelled, since the end's
+// capture was queued without it.
+func TestAnExtensionRacingTheEndLeavesNoAuthorizationBehind(t *testing.T) {
+	eachCard(t, func(t *testing.T, m *cardMoney) {
+		ex, l := m.expertWith("computers-electronics", perMinute("Windows on a Mac", 150))
+		m.connected(ex)
+		lea := m.user("Lea")
+		m.card(lea, "pm_card_noIncremental")
+		se := m.startNow(lea, l)
+		m.meter.set(se.CallID, 5*time.Minute)
+		if _, err := m.svc.End(m.ctx, lea, se.ID); err != nil {
+			t.Fatal(err)
+		}
+		intents := func() (n int) {
+			for _, r := range m.fake.Requests() {
+				if r.Method == "POST" && r.Path == "/v1/payment_intents" {
+					n++
+				}
+			}
+			return n
+		}
+		before := intents()
+		if err := m.pay.Raise(m.ctx, se.holdID, 15*150); !errors.Is(err, billing.ErrNotFound) {
+			t.Fatalf("raising a settled hold: %v", err)
+		}
+		var parts int
+		if err := m.d.QueryRowContext(m.ctx, `SELECT COUNT(*) FROM billing_provider_hold_parts`).Scan(&parts); err != nil || parts != 0 {
+			t.Fatalf("%d parts recorded, %v", parts, err)
+		}
+		if n := intents() - before; n != 0 {
+			t.Fatalf("%d payment intents made for a settled hold", n)
+		}
+		m.balances(lea, ex, 0, 0, 600, 150, -750)
+	})
+}
