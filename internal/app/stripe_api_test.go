@@ -327,7 +327,17 @@ func TestStripeCheckoutOnboardingAnd3DSecureThroughTheAPI(t *testing.T) {
 		if back.Path != "/market/wallet" || back.Query().Get("checkout") != checkout.ID {
 			t.Fatalf("Checkout sent the learner to %s", back)
 		}
-		exa.do("POST", "/api/v1/billing/stripe/checkout/"+checkout.ID+"/complete", nil).problem(t, 404, "not-found") // not hers
+		// Not hers: refused to another learner with a Stripe customer of
+		// her own (whose card it would otherwise become), and to one with none.
+		exa.do("POST", "/api/v1/billing/stripe/checkout", nil).want(t, http.StatusOK)
+		exa.do("POST", "/api/v1/billing/stripe/checkout/"+checkout.ID+"/complete", nil).problem(t, 404, "not-found")
+		var exaCard struct {
+			Card any `json:"card"`
+		}
+		if exa.do("GET", "/api/v1/billing/stripe/card", nil).want(t, http.StatusOK).decode(t, &exaCard); exaCard.Card != nil {
+			t.Fatalf("another's Checkout saved a card for Exa: %+v", exaCard.Card)
+		}
+		admin.do("POST", "/api/v1/billing/stripe/checkout/"+checkout.ID+"/complete", nil).problem(t, 404, "not-found")
 		lea.do("POST", "/api/v1/billing/stripe/checkout/"+checkout.ID+"/complete", nil).want(t, http.StatusOK).decode(t, &card)
 		if card.Card == nil || card.Card.Brand != "visa" || card.Card.Last4 != "3184" {
 			t.Fatalf("the saved card: %+v", card.Card)
