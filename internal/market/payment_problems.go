@@ -165,9 +165,13 @@ func (s *Service) ConfirmBooking(ctx context.Context, learnerID, id string) (Ses
 	}
 	if err != nil {
 		// The slot went by, or the listing changed: nothing will be booked.
-		want.PayeeID = p.se.ExpertID
-		s.payments().Abandon(ctx, want)
-		s.failAttempt(ctx, id)
+		// A failure on the way (the database, the messenger) is not that:
+		// the attempt and its authorization stay for the learner's retry.
+		if refused(err) {
+			want.PayeeID = p.se.ExpertID
+			s.payments().Abandon(ctx, want)
+			s.failAttempt(ctx, id)
+		}
 		return Session{}, err
 	}
 	want.PayeeID = p.se.ExpertID
@@ -188,4 +192,12 @@ func (s *Service) ConfirmBooking(ctx context.Context, learnerID, id string) (Ses
 		return Session{}, p.authError(err)
 	}
 	return s.commitBooking(ctx, p, authorized, true)
+}
+
+// refused says whether a booking was refused for good (its input, the
+// listing or the slot), as opposed to failing on the way.
+func refused(err error) bool {
+	var p *httpx.Problem
+	return (errors.As(err, &p) && p.Status < 500) || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrWrongState) ||
+		errors.Is(err, ErrNotFound) || errors.Is(err, ErrSlotTaken)
 }

@@ -1,6 +1,7 @@
 package market
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/billing"
 	"github.com/parley-chat/parley/internal/billing/stripepay"
+	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/httpx"
 )
 
@@ -547,5 +549,48 @@ func TestAnExtensionRacingTheEndLeavesNoAuthorizationBehind(t *testing.T) {
 			t.Fatalf("%d payment intents made for a settled hold", n)
 		}
 		m.balances(lea, ex, 0, 0, 600, 150, -750)
+	})
+}
+
+// downChat is a messenger that fails on the way.
+type downChat struct{ Chat }
+
+func (downChat) OpenDirect(context.Context, string, string) (chat.Conversation, bool, error) {
+	return chat.Conversation{}, false, errors.New("the messenger is down")
+}
+
+// Back from the bank while something on Parley's side fails on the way:
+// the booking is not refused for good — the attempt and the authorization
+// the learner just gave stay, and the learner's retry books.
+func TestA3DSecureBookingSurvivesAFailureOnTheWay(t *testing.T) {
+	eachCard(t, func(t *testing.T, m *cardMoney) {
+		m.pay.ReturnURL = func(ref string) string { return "https://parley.test/market/bookings/" + ref + "/return" }
+		ex, l := m.expertWith("computers-electronics", perMinute("Windows on a Mac", 150))
+		m.connected(ex)
+		lea := m.user("Lea")
+		m.card(lea, "pm_card_authenticationRequired")
+		_, err := m.svc.Book(m.ctx, lea, BookingInput{Listing: l.ID, Start: m.tomorrow()})
+		pe := authenticationRequired(t, err)
+		var auth string
+		if err := m.d.QueryRowContext(m.ctx, `SELECT auth_id FROM market_booking_attempts WHERE id = $1`, pe.Attempt).Scan(&auth); err != nil {
+			t.Fatal(err)
+		}
+		if !m.fake.Authenticate(auth, true) {
+			t.Fatal("no payment waited for 3-D Secure")
+		}
+		up := m.svc.cfg.Chat
+		m.svc.cfg.Chat = downChat{up}
+		if _, err := m.svc.ConfirmBooking(m.ctx, lea, pe.Attempt); err == nil {
+			t.Fatal("confirmed with the messenger down")
+		}
+		if in, _ := m.fake.Intent(auth); in.Status != "requires_capture" || m.attemptStatus(pe.Attempt) != "pending" {
+			t.Fatalf("after a failure on the way: the payment %s, the attempt %s", in.Status, m.attemptStatus(pe.Attempt))
+		}
+		m.svc.cfg.Chat = up
+		se, err := m.svc.ConfirmBooking(m.ctx, lea, pe.Attempt)
+		if err != nil || se.Status != Booked || se.Held != 15*150 || m.attemptStatus(pe.Attempt) != "booked" {
+			t.Fatalf("retried: %+v, %v", se, err)
+		}
+		m.balances(lea, ex, 15*150, 0, 0, 0, -15*150)
 	})
 }
