@@ -13,9 +13,10 @@ import (
 
 func newBenchSFUCommand(s streams) *cobra.Command {
 	var (
-		cfg     benchsfu.Config
-		targets string
-		subs    string
+		cfg       benchsfu.Config
+		targets   string
+		subs      string
+		parleyExe string
 	)
 	cmd := &cobra.Command{
 		Use:   "sfu",
@@ -47,6 +48,9 @@ the load-generator CPU the bench prints beside the server's.`,
 				return err
 			}
 			cfg.ParleyExe = exe
+			if parleyExe != "" {
+				cfg.ParleyExe = parleyExe
+			}
 			for _, t := range strings.Split(targets, ",") {
 				if t = strings.TrimSpace(t); t != "" {
 					cfg.Targets = append(cfg.Targets, t)
@@ -72,6 +76,7 @@ the load-generator CPU the bench prints beside the server's.`,
 	f := cmd.Flags()
 	f.StringVar(&targets, "targets", "parley", "servers to measure, comma-separated: parley, galene")
 	f.StringVar(&cfg.GaleneExe, "galene", "", "path of a Galène binary for the galene target")
+	f.StringVar(&parleyExe, "parley", "", "path of the parley binary to serve (default: this one; an older build gives a before/after comparison)")
 	f.StringVar(&subs, "subscribers", "10,50,100", "subscriber counts, comma-separated; the server is restarted for each")
 	f.DurationVar(&cfg.Warmup, "warmup", 10*time.Second, "media before measuring, once every subscriber is connected")
 	f.DurationVar(&cfg.Duration, "duration", 30*time.Second, "measuring window")
