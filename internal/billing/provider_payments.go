@@ -264,22 +264,26 @@ func (x *ProviderPayments) ExtendHold(ctx context.Context, tx *sql.Tx, holdID st
 // is released and nothing is charged (the returned settlement's amount is
 // 0, and the caller records that).
 func (x *ProviderPayments) Settle(ctx context.Context, tx *sql.Tx, holdID string, amount int64, payeeID string, rate BasisPoints) (Settlement, error) {
-	if amount > 0 {
-		var cur string
-		if err := tx.QueryRowContext(ctx, `SELECT currency FROM billing_holds WHERE id = $1`, holdID).Scan(&cur); err != nil {
-			return Settlement{}, err
-		}
-		if amount < x.Minimum(cur) {
-			amount = 0
-		}
+	ph, ok, err := x.providerHold(ctx, tx, holdID)
+	if err != nil {
+		return Settlement{}, err
+	}
+	if !ok {
+		// A wallet's hold (booked before the provider was configured):
+		// the ledger is the money, and the wallet has no minimum.
+		return x.svc.Settle(ctx, tx, holdID, amount, payeeID, rate)
+	}
+	if amount > 0 && amount < x.Minimum(ph.currency) {
+		amount = 0
 	}
 	st, err := x.svc.Settle(ctx, tx, holdID, amount, payeeID, rate)
 	if err != nil {
 		return Settlement{}, err
 	}
-	ph, ok, err := x.providerHold(ctx, tx, holdID)
-	if err != nil || !ok {
-		return st, err
+	// Read again under the hold's lock, which Settle took: what the card
+	// holds by now.
+	if ph, _, err = x.providerHold(ctx, tx, holdID); err != nil {
+		return Settlement{}, err
 	}
 	fee := int64(0)
 	if amount > 0 {

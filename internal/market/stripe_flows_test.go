@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -592,5 +593,39 @@ func TestA3DSecureBookingSurvivesAFailureOnTheWay(t *testing.T) {
 			t.Fatalf("retried: %+v, %v", se, err)
 		}
 		m.balances(lea, ex, 15*150, 0, 0, 0, -15*150)
+	})
+}
+
+// A session held from the learner's wallet before the server switched to
+// Stripe settles in the ledger alone, and the wallet has no minimum: its
+// 30 cents are charged, not waived as Stripe's minimum would have them.
+func TestAWalletHoldFromBeforeStripeKeepsTheWalletsRules(t *testing.T) {
+	eachCard(t, func(t *testing.T, m *cardMoney) {
+		five := 5
+		in := perMinute("A quick question", 30)
+		in.PriceModel, in.SessionMinutes, in.MinBillableMinutes = PerSession, &five, 0
+		ex, l := m.expertWith("computers-electronics", in)
+		m.connected(ex)
+		lea := m.user("Lea")
+		m.topUp(lea, 1000)
+		m.svc.cfg.Payments = nil // the wallet, as before the switch
+		se := m.startNow(lea, l)
+		if se.Held != 30 {
+			t.Fatalf("the wallet's hold: %+v", se)
+		}
+		m.svc.cfg.Payments = m.pay // now Stripe
+		m.meter.set(se.CallID, 2*time.Minute)
+		done, err := m.svc.End(m.ctx, lea, se.ID)
+		if err != nil || done.Charged != 30 || done.Commission != 6 {
+			t.Fatalf("ended: %+v, %v", done, err)
+		}
+		if w, p, r := m.wallet(lea), m.balance(billing.Payable, ex), m.balance(billing.Revenue, ""); w != 970 || p != 24 || r != 6 {
+			t.Fatalf("wallet %d, payable %d, revenue %d; want 970, 24, 6", w, p, r)
+		}
+		for _, r := range m.fake.Requests() {
+			if strings.Contains(r.Path, "payment_intents") {
+				t.Fatalf("Stripe was asked %s %s for a wallet's hold", r.Method, r.Path)
+			}
+		}
 	})
 }
