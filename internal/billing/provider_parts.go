@@ -152,6 +152,20 @@ func spread(parts []part, amount, minimum int64) []int64 {
 	return out
 }
 
+// capturable is spread with what the provider cannot take left out: a
+// part whose share is still below the minimum (the one before could not
+// spare enough) captures nothing, so the sum may be less than amount — and
+// that sum is what is charged, never more than is captured.
+func capturable(parts []part, amount, minimum int64) []int64 {
+	out := spread(parts, amount, minimum)
+	for i, c := range out {
+		if c < minimum {
+			out[i] = 0
+		}
+	}
+	return out
+}
+
 // shares splits total (a commission) across amounts in proportion, each
 // cumulative share rounded half up (ProRata), so they add up to total.
 func shares(amounts []int64, total int64) []int64 {
@@ -169,15 +183,10 @@ func shares(amounts []int64, total int64) []int64 {
 	return out
 }
 
-// queueCapture queues the capture of amount (and fee) across a hold's
-// parts, or the cancel of those that take nothing, and records what each
-// part captured.
-func (x *ProviderPayments) queueCapture(ctx context.Context, tx *sql.Tx, holdID string, ph providerHold, amount, fee int64, payeeID string) error {
-	ps, err := x.parts(ctx, tx, holdID, ph)
-	if err != nil {
-		return err
-	}
-	caps := spread(ps, amount, x.Minimum(ph.currency))
+// queueCapture queues the capture of caps (one per part, capturable's)
+// with fee spread across them, or the cancel of the parts that take
+// nothing, and records what each part captured.
+func (x *ProviderPayments) queueCapture(ctx context.Context, tx *sql.Tx, holdID string, ph providerHold, ps []part, caps []int64, fee int64, payeeID string) error {
 	fees := shares(caps, fee)
 	for i, p := range ps {
 		kind, key := "capture", "parley-capture-"+holdID

@@ -51,3 +51,28 @@ func TestACaptureSpreadsAcrossPartsExactly(t *testing.T) {
 		}
 	}
 }
+
+// What cannot be captured is left out: a part whose share the one before
+// cannot bring up to the minimum captures nothing.
+func TestAPartBelowTheMinimumCapturesNothing(t *testing.T) {
+	for _, c := range []struct {
+		parts  []int64
+		amount int64
+		want   []int64
+	}{
+		{[]int64{50, 50}, 60, []int64{50, 0}},
+		{[]int64{75, 75}, 80, []int64{75, 0}},
+		{[]int64{100, 50}, 120, []int64{70, 50}},
+		{[]int64{60, 50, 50}, 130, []int64{60, 50, 0}},
+		{[]int64{75}, 30, []int64{0}},
+		{[]int64{2250, 2250}, 2270, []int64{2220, 50}},
+	} {
+		ps := make([]part, len(c.parts))
+		for i, a := range c.parts {
+			ps[i].amount = a
+		}
+		if got := capturable(ps, c.amount, 50); !slices.Equal(got, c.want) {
+			t.Errorf("capturable %d of %v = %v, want %v", c.amount, c.parts, got, c.want)
+		}
+	}
+}

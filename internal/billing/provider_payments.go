@@ -262,9 +262,12 @@ func (x *ProviderPayments) ExtendHold(ctx context.Context, tx *sql.Tx, holdID st
 // A charge below the provider's minimum (Stripe: 50 US cents or the
 // currency's equivalent) cannot be captured, so it is not taken: the hold
 // is released and nothing is charged (the returned settlement's amount is
-// 0, and the caller records that).
+// 0, and the caller records that). Likewise across a hold's parts: a
+// part's share that stays below the minimum (capturable) is not taken,
+// and the settlement is what the provider captures, the commission
+// computed on that.
 func (x *ProviderPayments) Settle(ctx context.Context, tx *sql.Tx, holdID string, amount int64, payeeID string, rate BasisPoints) (Settlement, error) {
-	ph, ok, err := x.providerHold(ctx, tx, holdID)
+	_, ok, err := x.providerHold(ctx, tx, holdID)
 	if err != nil {
 		return Settlement{}, err
 	}
@@ -273,16 +276,31 @@ func (x *ProviderPayments) Settle(ctx context.Context, tx *sql.Tx, holdID string
 		// the ledger is the money, and the wallet has no minimum.
 		return x.svc.Settle(ctx, tx, holdID, amount, payeeID, rate)
 	}
-	if amount > 0 && amount < x.Minimum(ph.currency) {
-		amount = 0
+	// Lock the hold (Settle locks it again, in the same order) and read
+	// what the card holds by now: an extension may have added a part.
+	if _, err := x.svc.lockHold(ctx, tx, holdID); err != nil {
+		return Settlement{}, err
 	}
-	st, err := x.svc.Settle(ctx, tx, holdID, amount, payeeID, rate)
+	ph, _, err := x.providerHold(ctx, tx, holdID)
 	if err != nil {
 		return Settlement{}, err
 	}
-	// Read again under the hold's lock, which Settle took: what the card
-	// holds by now.
-	if ph, _, err = x.providerHold(ctx, tx, holdID); err != nil {
+	ps, err := x.parts(ctx, tx, holdID, ph)
+	if err != nil {
+		return Settlement{}, err
+	}
+	caps := make([]int64, len(ps))
+	if amount > 0 && amount <= ph.amount {
+		// What the provider can capture across the parts; a part's share
+		// below its minimum is not taken, so the ledger charges the rest.
+		caps = capturable(ps, amount, x.Minimum(ph.currency))
+		amount = 0
+		for _, c := range caps {
+			amount += c
+		}
+	}
+	st, err := x.svc.Settle(ctx, tx, holdID, amount, payeeID, rate)
+	if err != nil {
 		return Settlement{}, err
 	}
 	fee := int64(0)
@@ -292,7 +310,7 @@ func (x *ProviderPayments) Settle(ctx context.Context, tx *sql.Tx, holdID string
 			return Settlement{}, err
 		}
 	}
-	return st, x.queueCapture(ctx, tx, holdID, ph, amount, fee, payeeID)
+	return st, x.queueCapture(ctx, tx, holdID, ph, ps, caps, fee, payeeID)
 }
 
 // Refund refunds in the ledger exactly as the wallet does (the money back

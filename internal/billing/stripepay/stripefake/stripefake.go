@@ -589,6 +589,11 @@ func (s *Server) capture(in *Intent, f url.Values) (any, *apiError) {
 		return nil, &apiError{status: 400, typ: "invalid_request_error", code: "amount_too_large", param: "amount_to_capture",
 			msg: fmt.Sprintf("The amount_to_capture (%d) must be less than or equal to the PaymentIntent's amount_capturable (%d).", amount, in.Capturable)}
 	}
+	if amount < 50 {
+		// Stripe refuses a capture below its minimum charge, too.
+		return nil, &apiError{status: 400, typ: "invalid_request_error", code: "amount_too_small", param: "amount_to_capture",
+			msg: "Amount must be at least 50 cents", validation: true}
+	}
 	if fee > amount {
 		return nil, &apiError{status: 400, typ: "invalid_request_error", param: "application_fee_amount",
 			msg: "application_fee_amount must be less than or equal to the amount captured"}
