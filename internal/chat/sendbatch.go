@@ -211,17 +211,20 @@ const (
 	sqlSetLastSeqAndReadPG = `WITH c AS (UPDATE conversations SET last_seq = $2, last_activity_at = $3 WHERE id = $1)
 		UPDATE members SET read_seq = v.seq FROM unnest($4::text[], $5::bigint[]) AS v(user_id, seq)
 		WHERE members.conversation_id = $1 AND members.user_id = v.user_id`
-	sqlClientIDTaken   = `SELECT 1 FROM messages WHERE conversation_id = $1 AND sender_id = $2 AND client_id = $3`
-	sqlSetLastSeq      = `UPDATE conversations SET last_seq = $2, last_activity_at = $3 WHERE id = $1`
-	sqlSenderHasRead   = `UPDATE members SET read_seq = $1 WHERE conversation_id = $2 AND user_id = $3`
-	sqlReplyToExists   = `SELECT 1 FROM messages WHERE id = $1 AND conversation_id = $2`
+	sqlClientIDTaken = `SELECT 1 FROM messages WHERE conversation_id = $1 AND sender_id = $2 AND client_id = $3`
+	sqlSetLastSeq    = `UPDATE conversations SET last_seq = $2, last_activity_at = $3 WHERE id = $1`
+	sqlSenderHasRead = `UPDATE members SET read_seq = $1 WHERE conversation_id = $2 AND user_id = $3`
+	sqlReplyToExists = `SELECT 1 FROM messages WHERE id = $1 AND conversation_id = $2`
+	// SQLite: a batch's new messages, rowids lo to hi, into the full-text
+	// index (rowids distinct and as many as the range holds: exactly them).
+	sqlIndexRange      = `INSERT INTO messages_fts (rowid, body) SELECT rowid, body FROM messages WHERE rowid BETWEEN $1 AND $2`
 	batchSavepoint     = `SAVEPOINT send_one`
 	batchRollbackTo    = `ROLLBACK TO SAVEPOINT send_one`
 	batchReleaseSavept = `RELEASE SAVEPOINT send_one`
 )
 
 var sendStatements = []string{sqlLockConversation, sqlMembership, sqlInsertMessage, sqlInsertMessageEvent,
-	sqlClientIDTaken, sqlSetLastSeq, sqlSenderHasRead, sqlReplyToExists}
+	sqlClientIDTaken, sqlSetLastSeq, sqlSenderHasRead, sqlReplyToExists, sqlIndexRange}
 
 // prepare prepares the send path's statements the first time (SQLite).
 func (s *Service) prepare(ctx context.Context) {
@@ -271,20 +274,36 @@ func (s *Service) storeBatch(batch []*sendReq) error {
 			}
 			i = j
 		}
-		return s.indexForSearch(ctx, tx, rowids)
+		return s.indexForSearch(ctx, q, rowids)
 	})
 }
 
 // indexForSearch adds the batch's messages to SQLite's full-text index in
 // one statement, so that FTS5 writes one segment for the batch (see
 // migrations/sqlite/0003). PostgreSQL indexes a generated column itself.
-func (s *Service) indexForSearch(ctx context.Context, tx *sql.Tx, rowids []any) error {
+func (s *Service) indexForSearch(ctx context.Context, q db.Querier, rowids []any) error {
+	if len(rowids) == 0 {
+		return nil
+	}
+	// The writer numbers new rows one above the largest, so a batch's rows
+	// are usually one unbroken range: then a statement prepared once does,
+	// rather than one parsed anew for each size of batch.
+	lo, hi := rowids[0].(int64), rowids[0].(int64)
+	for _, id := range rowids {
+		lo, hi = min(lo, id.(int64)), max(hi, id.(int64))
+	}
+	if hi-lo+1 == int64(len(rowids)) {
+		if _, err := q.ExecContext(ctx, sqlIndexRange, lo, hi); err != nil {
+			return fmt.Errorf("chat: index for search: %w", err)
+		}
+		return nil
+	}
 	for chunk := range slices.Chunk(rowids, 500) {
 		marks := make([]string, len(chunk))
 		for i := range chunk {
 			marks[i] = "$" + strconv.Itoa(i+1)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO messages_fts (rowid, body) SELECT rowid, body FROM messages
+		if _, err := q.ExecContext(ctx, `INSERT INTO messages_fts (rowid, body) SELECT rowid, body FROM messages
 			WHERE rowid IN (`+strings.Join(marks, ",")+`)`, chunk...); err != nil {
 			return fmt.Errorf("chat: index for search: %w", err)
 		}
