@@ -37,6 +37,7 @@ type Participant struct {
 	rids        map[string][]string // publish mid → simulcast rids, as offered
 	published   map[Source]*forwardedTrack
 	senders     map[string]*webrtc.RTPSender // forwarded track id → sender on sub
+	sendSSRCs   map[string]uint32            // forwarded track id → its sender's SSRC (sender reports)
 	subscribed  map[string]*forwardedTrack   // forwarded track id → track
 	downs       map[string]*downTrack        // simulcast track id → this subscriber's copy
 	prefs       map[string]preference        // track id → the size it is shown at
@@ -67,7 +68,7 @@ func newParticipant(r *Room, id string, perms Permissions, signal func(Signal)) 
 		room: r, id: id, perms: perms, sigFn: signal,
 		sigWake: make(chan struct{}, 1), done: make(chan struct{}),
 		sources: map[string]Source{}, rids: map[string][]string{}, published: map[Source]*forwardedTrack{},
-		senders: map[string]*webrtc.RTPSender{}, subscribed: map[string]*forwardedTrack{},
+		senders: map[string]*webrtc.RTPSender{}, sendSSRCs: map[string]uint32{}, subscribed: map[string]*forwardedTrack{},
 		downs: map[string]*downTrack{}, prefs: map[string]preference{},
 	}
 	go p.signalLoop()
@@ -474,6 +475,9 @@ func (p *Participant) subscribe(t *forwardedTrack) {
 		return
 	}
 	p.senders[t.id] = sender
+	if enc := sender.GetParameters().Encodings; len(enc) > 0 {
+		p.sendSSRCs[t.id] = uint32(enc[0].SSRC)
+	}
 	p.subscribed[t.id] = t
 	go t.readFeedback(sender, d)
 	if d == nil {
@@ -498,6 +502,7 @@ func (p *Participant) unsubscribe(t *forwardedTrack) bool {
 		return false
 	}
 	delete(p.senders, t.id)
+	delete(p.sendSSRCs, t.id)
 	delete(p.subscribed, t.id)
 	if d := p.downs[t.id]; d != nil {
 		t.removeDown(d)

@@ -20,20 +20,19 @@ func (p *Participant) sendReports() {
 	p.mu.Lock()
 	pc := p.sub
 	var reports []rtcp.Packet
-	for id, sender := range p.senders {
+	for id, ssrc := range p.sendSSRCs {
 		var local *outTrack
 		if d := p.downs[id]; d != nil {
 			local = d.local
 		} else if t := p.subscribed[id]; t != nil {
 			local = t.local
 		}
-		enc := sender.GetParameters().Encodings
-		if local == nil || len(enc) == 0 {
+		if local == nil {
 			continue
 		}
 		// The clock now, not the ticker's (which may have waited): the
 		// report pairs this time with the RTP time it computes from it.
-		if sr := local.report(uint32(enc[0].SSRC), time.Now()); sr != nil {
+		if sr := local.report(ssrc, time.Now()); sr != nil {
 			reports = append(reports, sr)
 		}
 	}
