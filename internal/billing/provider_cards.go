@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/parley-chat/parley/internal/db"
 )
@@ -19,18 +20,36 @@ type Card struct {
 
 // SaveCard records the card a customer saved as the one their holds use,
 // with how it shows; q is the caller's transaction (a webhook's) or the
-// database. An unknown customer is ErrNotFound.
-func (x *ProviderPayments) SaveCard(ctx context.Context, q db.Querier, customerID, paymentMethod string, c Card) error {
+// database. savedAt is when the card's SetupIntent was created: a card set
+// up before the one saved already (a webhook arriving late) changes
+// nothing, and saved is false. An unknown customer is ErrNotFound.
+func (x *ProviderPayments) SaveCard(ctx context.Context, q db.Querier, customerID, paymentMethod string, c Card, savedAt time.Time) (saved bool, err error) {
 	res, err := q.ExecContext(ctx, `UPDATE billing_provider_customers SET payment_method = $1, card_brand = $2, card_last4 = $3,
-		card_exp_month = $4, card_exp_year = $5, updated_at = $6 WHERE provider = $7 AND customer_id = $8`,
-		paymentMethod, c.Brand, c.Last4, c.ExpMonth, c.ExpYear, x.now(), x.p.Name(), customerID)
+		card_exp_month = $4, card_exp_year = $5, updated_at = $6, card_saved_at = $9
+		WHERE provider = $7 AND customer_id = $8 AND card_saved_at <= $9`,
+		paymentMethod, c.Brand, c.Last4, c.ExpMonth, c.ExpYear, x.now(), x.p.Name(), customerID, savedAt.Unix())
 	if err != nil {
-		return err
+		return false, err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("%w: customer %s", ErrNotFound, customerID)
+	if n, _ := res.RowsAffected(); n > 0 {
+		return true, nil
 	}
-	return nil
+	if _, err := x.CardSavedAt(ctx, q, customerID); err != nil {
+		return false, err
+	}
+	return false, nil // a newer card is saved
+}
+
+// CardSavedAt is when the customer's saved card was set up (the zero Unix
+// time when none is); an unknown customer is ErrNotFound.
+func (x *ProviderPayments) CardSavedAt(ctx context.Context, q db.Querier, customerID string) (time.Time, error) {
+	var at int64
+	err := q.QueryRowContext(ctx, `SELECT card_saved_at FROM billing_provider_customers WHERE provider = $1 AND customer_id = $2`,
+		x.p.Name(), customerID).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, fmt.Errorf("%w: customer %s", ErrNotFound, customerID)
+	}
+	return time.Unix(at, 0), err
 }
 
 // Card is a payer's saved card (ok false when none).

@@ -498,7 +498,8 @@ func (x *ProviderPayments) Customer(ctx context.Context, userID string) (custome
 func (x *ProviderPayments) SetCustomer(ctx context.Context, userID, customerID string) error {
 	_, err := x.db.ExecContext(ctx, `INSERT INTO billing_provider_customers (provider, user_id, customer_id, updated_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (provider, user_id) DO UPDATE SET customer_id = $3, updated_at = $4,
-		payment_method = CASE WHEN billing_provider_customers.customer_id = $3 THEN billing_provider_customers.payment_method ELSE '' END`,
+		payment_method = CASE WHEN billing_provider_customers.customer_id = $3 THEN billing_provider_customers.payment_method ELSE '' END,
+		card_saved_at = CASE WHEN billing_provider_customers.customer_id = $3 THEN billing_provider_customers.card_saved_at ELSE 0 END`,
 		x.p.Name(), userID, customerID, x.now())
 	return err
 }
@@ -534,16 +535,20 @@ func (x *ProviderPayments) PayeeAccount(ctx context.Context, userID string) (acc
 func (x *ProviderPayments) SetPayeeAccount(ctx context.Context, userID, accountID string) error {
 	_, err := x.db.ExecContext(ctx, `INSERT INTO billing_provider_accounts (provider, user_id, account_id, updated_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (provider, user_id) DO UPDATE SET account_id = $3, charges_enabled = false, payouts_enabled = false,
-		details_submitted = false, updated_at = $4`, x.p.Name(), userID, accountID, x.now())
+		details_submitted = false, status_at = 0, updated_at = $4`, x.p.Name(), userID, accountID, x.now())
 	return err
 }
 
-// SetAccountStatus records what the provider says of a connected account;
-// q is the webhook's transaction. An unknown account is ignored (one made
-// elsewhere on the platform's provider account).
-func (x *ProviderPayments) SetAccountStatus(ctx context.Context, q db.Querier, accountID string, charges, payouts, details bool) error {
+// SetAccountStatus records what the provider says of a connected account
+// as of at (the webhook event's created time, or when the provider was
+// asked); q is the webhook's transaction. What is older than the status
+// recorded (an event delivered out of order) changes nothing. An unknown
+// account is ignored (one made elsewhere on the platform's provider
+// account).
+func (x *ProviderPayments) SetAccountStatus(ctx context.Context, q db.Querier, accountID string, charges, payouts, details bool, at time.Time) error {
 	_, err := q.ExecContext(ctx, `UPDATE billing_provider_accounts SET charges_enabled = $1, payouts_enabled = $2, details_submitted = $3,
-		updated_at = $4 WHERE provider = $5 AND account_id = $6`, charges, payouts, details, x.now(), x.p.Name(), accountID)
+		updated_at = $4, status_at = $7 WHERE provider = $5 AND account_id = $6 AND status_at <= $7`,
+		charges, payouts, details, x.now(), x.p.Name(), accountID, at.Unix())
 	return err
 }
 

@@ -78,7 +78,7 @@ func (m *cardMoney) connected(user string) string {
 	if err := m.pay.SetPayeeAccount(m.ctx, user, acct); err != nil {
 		m.t.Fatal(err)
 	}
-	if err := m.pay.SetAccountStatus(m.ctx, m.d, acct, true, true, true); err != nil {
+	if err := m.pay.SetAccountStatus(m.ctx, m.d, acct, true, true, true, m.now); err != nil {
 		m.t.Fatal(err)
 	}
 	return acct

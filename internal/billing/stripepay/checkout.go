@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/stripe/stripe-go/v82"
 
@@ -50,7 +51,8 @@ func (p *Provider) CheckoutSetup(ctx context.Context, customerID, successURL, ca
 // CheckoutResult is what a finished setup Checkout saved.
 type CheckoutResult struct {
 	Customer      string
-	PaymentMethod string // "" while the payer has not finished
+	PaymentMethod string    // "" while the payer has not finished
+	SavedAt       time.Time // when its SetupIntent was created (a newer card wins)
 	Complete      bool
 }
 
@@ -72,25 +74,26 @@ func (p *Provider) Checkout(ctx context.Context, id string) (CheckoutResult, err
 	}
 	out.Complete = cs.Status == stripe.CheckoutSessionStatusComplete
 	if si := cs.SetupIntent; si != nil && si.Status == stripe.SetupIntentStatusSucceeded && si.PaymentMethod != nil {
-		out.PaymentMethod = si.PaymentMethod.ID
+		out.PaymentMethod, out.SavedAt = si.PaymentMethod.ID, time.Unix(si.Created, 0)
 	}
 	return out, nil
 }
 
 // SetupPaymentMethod reads the payment method a SetupIntent saved ("" when
-// it has not succeeded).
-func (p *Provider) SetupPaymentMethod(ctx context.Context, setupIntent string) (customer, paymentMethod string, err error) {
+// it has not succeeded) and when the SetupIntent was created.
+func (p *Provider) SetupPaymentMethod(ctx context.Context, setupIntent string) (customer, paymentMethod string, created time.Time, err error) {
 	si, err := p.sc.V1SetupIntents.Retrieve(ctx, setupIntent, &stripe.SetupIntentRetrieveParams{})
 	if err != nil {
-		return "", "", mapErr("setup", setupIntent, err)
+		return "", "", time.Time{}, mapErr("setup", setupIntent, err)
 	}
+	created = time.Unix(si.Created, 0)
 	if si.Customer != nil {
 		customer = si.Customer.ID
 	}
 	if si.Status == stripe.SetupIntentStatusSucceeded && si.PaymentMethod != nil {
 		paymentMethod = si.PaymentMethod.ID
 	}
-	return customer, paymentMethod, nil
+	return customer, paymentMethod, created, nil
 }
 
 // SaveDefaultCard makes a payment method the customer's default at Stripe

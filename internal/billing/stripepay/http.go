@@ -168,18 +168,25 @@ func (h *HTTP) Act(ctx context.Context, ev Event) (acted bool, err error) {
 	)
 	switch ev.Kind {
 	case CheckoutDone:
-		cust, pm, err := h.P.SetupPaymentMethod(ctx, ev.SetupIntent)
+		cust, pm, created, err := h.P.SetupPaymentMethod(ctx, ev.SetupIntent)
 		if err != nil {
 			return false, err
 		}
 		if pm == "" || cust != ev.Customer {
 			break // nothing saved (yet): setup_intent.succeeded will say
 		}
-		ev.PaymentMethod = pm
+		ev.PaymentMethod, ev.SavedAt = pm, created
 		fallthrough
 	case CardSaved:
 		if known, err := h.knownCustomer(ctx, ev.Customer); err != nil || !known {
 			break // a customer made elsewhere on the platform's Stripe account
+		}
+		// A card set up before the one saved (a late delivery) changes
+		// nothing, at Stripe or here.
+		if at, err := h.Pay.CardSavedAt(ctx, h.Pay.DB(), ev.Customer); err != nil {
+			return false, err
+		} else if ev.SavedAt.Before(at) {
+			break
 		}
 		c, err := h.P.SaveDefaultCard(ctx, ev.Customer, ev.PaymentMethod)
 		if err != nil {
@@ -205,14 +212,15 @@ func (h *HTTP) Act(ctx context.Context, ev Event) (acted bool, err error) {
 			if card == nil {
 				return nil
 			}
-			err := h.Pay.SaveCard(ctx, tx, ev.Customer, card.PaymentMethod, billing.Card{Brand: card.Brand, Last4: card.Last4,
-				ExpMonth: card.ExpMonth, ExpYear: card.ExpYear})
+			_, err := h.Pay.SaveCard(ctx, tx, ev.Customer, card.PaymentMethod, billing.Card{Brand: card.Brand, Last4: card.Last4,
+				ExpMonth: card.ExpMonth, ExpYear: card.ExpYear}, ev.SavedAt)
 			if errors.Is(err, billing.ErrNotFound) {
 				return nil
 			}
 			return err
 		case AccountUpdated:
-			return h.Pay.SetAccountStatus(ctx, tx, ev.Account, ev.ChargesEnabled, ev.PayoutsEnabled, ev.DetailsSubmitted)
+			// An event older than the status recorded changes nothing.
+			return h.Pay.SetAccountStatus(ctx, tx, ev.Account, ev.ChargesEnabled, ev.PayoutsEnabled, ev.DetailsSubmitted, ev.Created)
 		case Refunded:
 			for _, r := range refunds {
 				if r.Ours || (r.Status != "succeeded" && r.Status != "pending") {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/billing"
@@ -89,13 +90,35 @@ func (h *HTTP) checkoutComplete(w http.ResponseWriter, r *http.Request) error {
 	if !done.Complete || done.PaymentMethod == "" {
 		return httpx.Conflict("checkout-not-complete", "the card was not saved on Stripe's page; try again")
 	}
+	// A card set up before the one saved since (an old Checkout's page
+	// returned late) changes nothing: the answer is the card saved.
+	if at, err := h.Pay.CardSavedAt(ctx, h.Pay.DB(), cust); err != nil {
+		return err
+	} else if done.SavedAt.Before(at) {
+		return h.savedCard(w, r, p.User.ID)
+	}
 	c, err := h.P.SaveDefaultCard(ctx, cust, done.PaymentMethod)
 	if err != nil {
 		return err
 	}
 	card := billing.Card{Brand: c.Brand, Last4: c.Last4, ExpMonth: c.ExpMonth, ExpYear: c.ExpYear}
-	if err := h.Pay.SaveCard(ctx, h.Pay.DB(), cust, c.PaymentMethod, card); err != nil {
+	if saved, err := h.Pay.SaveCard(ctx, h.Pay.DB(), cust, c.PaymentMethod, card, done.SavedAt); err != nil {
 		return err
+	} else if !saved {
+		return h.savedCard(w, r, p.User.ID)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"card": card})
+}
+
+// savedCard answers the card a user has saved.
+func (h *HTTP) savedCard(w http.ResponseWriter, r *http.Request, userID string) error {
+	c, ok, err := h.Pay.Card(r.Context(), userID)
+	if err != nil {
+		return err
+	}
+	var card any
+	if ok {
+		card = c
 	}
 	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"card": card})
 }
@@ -138,11 +161,12 @@ func (h *HTTP) payee(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if st.Status == billing.PayoutsPending {
+		asked := time.Now() // what Stripe answers is true as of then
 		charges, payouts, details, country, err := h.P.AccountStatus(ctx, st.Account)
 		if err != nil {
 			return err
 		}
-		if err := h.Pay.SetAccountStatus(ctx, h.Pay.DB(), st.Account, charges, payouts, details); err != nil {
+		if err := h.Pay.SetAccountStatus(ctx, h.Pay.DB(), st.Account, charges, payouts, details, asked); err != nil {
 			return err
 		}
 		if st.Country == "" && country != "" {

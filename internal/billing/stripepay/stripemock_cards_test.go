@@ -34,7 +34,7 @@ func TestStripeMockCheckoutCardsAndAuthentication(t *testing.T) {
 	}
 	rec.expect(t, "GET", "/v1/checkout/sessions/"+id, "", map[string]string{"expand[0]": "setup_intent"})
 
-	if _, _, err := p.SetupPaymentMethod(ctx, "seti_123"); err != nil {
+	if _, _, _, err := p.SetupPaymentMethod(ctx, "seti_123"); err != nil {
 		t.Fatal(err)
 	}
 	rec.expect(t, "GET", "/v1/setup_intents/seti_123", "", nil)

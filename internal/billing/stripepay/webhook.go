@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/stripe/stripe-go/v82"
 	"github.com/stripe/stripe-go/v82/webhook"
@@ -61,12 +62,13 @@ const (
 // Event is a verified webhook reduced to what the marketplace acts on.
 // Amounts are in billing's minor units (converted from Stripe's).
 type Event struct {
-	ID     string // evt_…: deliveries repeat, so act on each id once
-	Type   string // Stripe's event type
-	Kind   string // HoldReady, HoldCanceled, Refunded, CardSaved, AccountUpdated, Ignored
-	Intent string // the PaymentIntent (the billing.AuthResult ID)
-	Ref    string // the session, from the intent's or charge's metadata
-	Status string // the intent's status
+	ID      string    // evt_…: deliveries repeat, so act on each id once
+	Created time.Time // when Stripe made the event: deliveries come in any order
+	Type    string    // Stripe's event type
+	Kind    string    // HoldReady, HoldCanceled, Refunded, CardSaved, AccountUpdated, Ignored
+	Intent  string    // the PaymentIntent (the billing.AuthResult ID)
+	Ref     string    // the session, from the intent's or charge's metadata
+	Status  string    // the intent's status
 
 	Amount     billing.Money // the intent's or charge's amount
 	Capturable billing.Money // HoldReady
@@ -75,10 +77,11 @@ type Event struct {
 	Charge     string        // Refunded: ch_…
 	Reason     string        // HoldCanceled: Stripe's cancellation reason
 
-	Customer      string // CardSaved, CheckoutDone: cus_…
-	PaymentMethod string // CardSaved: pm_…
-	SetupIntent   string // CheckoutDone: seti_…
-	Dispute       string // DisputeOpened, DisputeClosed: dp_…
+	Customer      string    // CardSaved, CheckoutDone: cus_…
+	PaymentMethod string    // CardSaved: pm_…
+	SetupIntent   string    // CheckoutDone: seti_…
+	SavedAt       time.Time // CardSaved: when its SetupIntent was created (a newer card wins)
+	Dispute       string    // DisputeOpened, DisputeClosed: dp_…
 
 	Account          string // AccountUpdated: acct_…
 	ChargesEnabled   bool
@@ -89,7 +92,7 @@ type Event struct {
 
 // ParseEvent reduces a verified event to an Event.
 func ParseEvent(ev stripe.Event) (Event, error) {
-	out := Event{ID: ev.ID, Type: string(ev.Type), Kind: Ignored}
+	out := Event{ID: ev.ID, Type: string(ev.Type), Kind: Ignored, Created: time.Unix(ev.Created, 0)}
 	if ev.Data == nil {
 		return out, fmt.Errorf("stripepay: event %s has no data", ev.ID)
 	}
@@ -140,6 +143,7 @@ func ParseEvent(ev stripe.Event) (Event, error) {
 			return out, nil // not a card saved for a customer: nothing to act on
 		}
 		out.Kind, out.Customer, out.PaymentMethod = CardSaved, si.Customer.ID, si.PaymentMethod.ID
+		out.SavedAt = time.Unix(si.Created, 0)
 	case stripe.EventTypeCheckoutSessionCompleted:
 		var cs stripe.CheckoutSession
 		if err := json.Unmarshal(ev.Data.Raw, &cs); err != nil {

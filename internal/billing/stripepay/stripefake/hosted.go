@@ -104,7 +104,7 @@ func (s *Server) createCheckout(f url.Values) (any, *apiError) {
 			return nil, invalid(p, "Missing required param: %s.", p)
 		}
 	}
-	si := &Setup{ID: s.id("seti"), Customer: c, Status: "requires_payment_method"}
+	si := &Setup{ID: s.id("seti"), Customer: c, Status: "requires_payment_method", Created: s.now()}
 	si.ClientSecret = si.ID + "_secret_" + s.id("x")
 	s.setups[si.ID] = si
 	cs := &Checkout{ID: s.id("cs_test"), Customer: c, SetupIntent: si.ID, SuccessURL: f.Get("success_url"), CancelURL: f.Get("cancel_url"), Status: "open"}

@@ -111,6 +111,7 @@ type Server struct {
 // Setup is the fake's state of one SetupIntent.
 type Setup struct {
 	ID, Customer, Status, PaymentMethod, ClientSecret string
+	Created                                           time.Time
 }
 
 type cut struct {
@@ -194,6 +195,24 @@ func lost(w http.ResponseWriter) {
 	writeJSON(w, 500, map[string]any{"error": map[string]any{"type": "api_error", "message": "the fake lost this request on the way"}})
 }
 
+// SetClock sets the fake's clock (objects' and events' created times).
+func (s *Server) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	s.now = now
+	s.mu.Unlock()
+}
+
+// Customer returns a copy of a customer's state.
+func (s *Server) Customer(id string) (Customer, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.customers[id]
+	if !ok {
+		return Customer{}, false
+	}
+	return *c, true
+}
+
 // Setup returns a copy of a SetupIntent's state.
 func (s *Server) Setup(id string) (Setup, bool) {
 	s.mu.Lock()
@@ -221,7 +240,7 @@ func (s *Server) ConfirmSetup(id, paymentMethod string) bool {
 }
 
 func setupJSON(si *Setup) map[string]any {
-	m := map[string]any{"id": si.ID, "object": "setup_intent", "customer": si.Customer, "status": si.Status,
+	m := map[string]any{"id": si.ID, "object": "setup_intent", "customer": si.Customer, "status": si.Status, "created": si.Created.Unix(),
 		"client_secret": si.ClientSecret, "usage": "off_session", "payment_method_types": []string{"card"}}
 	if si.PaymentMethod != "" {
 		m["payment_method"] = si.PaymentMethod
@@ -422,7 +441,7 @@ func (s *Server) route(method, path string, f url.Values) (any, *apiError) {
 		if s.customers[c] == nil {
 			return nil, &apiError{status: 400, typ: "invalid_request_error", code: "resource_missing", param: "customer", msg: "No such customer: '" + c + "'", validation: true}
 		}
-		si := &Setup{ID: s.id("seti"), Customer: c, Status: "requires_payment_method"}
+		si := &Setup{ID: s.id("seti"), Customer: c, Status: "requires_payment_method", Created: s.now()}
 		si.ClientSecret = si.ID + "_secret_" + s.id("x")
 		s.setups[si.ID] = si
 		return setupJSON(si), nil
