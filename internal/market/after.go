@@ -587,6 +587,7 @@ func (s *Service) reschedule(ctx context.Context, userID string, se Session, sta
 		return Session{}, fmt.Errorf("%w: too close to the start to move it for free; cancel (with the policy's fee) and book again", ErrWrongState)
 	}
 	end := start.Add(se.EndAt.Sub(se.StartAt))
+	var released string
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if s.db.Dialect == db.Postgres {
 			if _, err := tx.ExecContext(ctx, `SELECT 1 FROM market_experts WHERE user_id = $1 FOR UPDATE`, se.ExpertID); err != nil {
@@ -613,11 +614,16 @@ func (s *Service) reschedule(ctx context.Context, userID string, se Session, sta
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
 		}
-		// A hold placed later follows the new start.
+		// A hold placed later follows the new start; a card's hold that
+		// would lapse before it is let go of and placed later instead.
+		if released, err = s.deferAgain(ctx, tx, id, start, se.Cancellation); err != nil {
+			return err
+		}
 		return s.moveDeferred(ctx, tx, id, start, se.Cancellation)
 	})
 	if err != nil {
 		return Session{}, err
 	}
+	s.flush(ctx, released)
 	return s.session(ctx, s.db, id)
 }

@@ -62,6 +62,47 @@ func (s *Service) moveDeferred(ctx context.Context, tx *sql.Tx, id string, start
 	return err
 }
 
+// deferAgain, in a reschedule's transaction, lets go of a session's card
+// hold when its new start is more than AuthorizeAhead after the hold was
+// placed (the authorization would lapse before the session), and makes it
+// a deferred hold the sweep places near the new start, as if booked that
+// far ahead; it returns the released hold, whose cancel is flushed after
+// the commit. A wallet's hold never lapses and is kept.
+func (s *Service) deferAgain(ctx context.Context, tx *sql.Tx, id string, start time.Time, policy string) (released string, err error) {
+	if !s.payments().Defers() {
+		return "", nil
+	}
+	var (
+		holdID, currency, source string
+		amount                   int64
+		placed                   time.Time
+	)
+	err = tx.QueryRowContext(ctx, `SELECT h.id, h.amount, h.currency, h.source, h.created_at FROM market_sessions s
+		JOIN billing_holds h ON h.id = s.hold_id WHERE s.id = $1 AND h.state = 'held'`, id).Scan(&holdID, &amount, &currency, &source, &placed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil // no hold yet (deferred already), or none needed
+	} else if err != nil {
+		return "", err
+	}
+	if source != billing.External || start.Sub(placed) <= AuthorizeAhead {
+		return "", nil
+	}
+	if _, err := s.payments().Settle(ctx, tx, holdID, 0, "", 0); err != nil {
+		return "", err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE market_sessions SET hold_id = '' WHERE id = $1`, id); err != nil {
+		return "", err
+	}
+	// The hold let go of was an attempt (the booking's is the first; a
+	// session deferred before keeps its count), so the next hold's
+	// idempotency key (parley-hold-<session>-<n>) is a new one.
+	_, err = tx.ExecContext(ctx, `INSERT INTO market_deferred_holds (session_id, amount, currency, next_at, attempts, status, created_at)
+		VALUES ($1, $2, $3, $4, 1, 'pending', $5)
+		ON CONFLICT (session_id) DO UPDATE SET amount = $2, currency = $3, next_at = $4, status = 'pending', last_error = ''`,
+		id, amount, currency, authorizeAt(start, policy), s.now())
+	return holdID, err
+}
+
 // placeDeferred places the deferred holds whose time has come (Sweep).
 func (s *Service) placeDeferred(ctx context.Context) error {
 	ids, err := db.Strings(ctx, s.db, `SELECT session_id FROM market_deferred_holds WHERE status = 'pending' AND next_at <= $1
@@ -102,9 +143,10 @@ func (s *Service) place(ctx context.Context, se Session) error {
 		amount   int64
 		currency string
 		attempts int
+		lastErr  string
 	)
-	if err := s.db.QueryRowContext(ctx, `SELECT amount, currency, attempts FROM market_deferred_holds WHERE session_id = $1`, id).
-		Scan(&amount, &currency, &attempts); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT amount, currency, attempts, last_error FROM market_deferred_holds WHERE session_id = $1`, id).
+		Scan(&amount, &currency, &attempts, &lastErr); err != nil {
 		return err
 	}
 	// Claim this attempt (two nodes sweep): the next is due AuthorizeRetry
@@ -128,7 +170,7 @@ func (s *Service) place(ctx context.Context, se Session) error {
 			if _, uerr := s.db.ExecContext(ctx, `UPDATE market_deferred_holds SET last_error = $1 WHERE session_id = $2`, reason, id); uerr != nil {
 				return uerr
 			}
-			if attempts == 0 {
+			if lastErr == "" { // the first failure (since it was deferred)
 				s.tellUnpaid(ctx, se, "session_payment_failed", reason)
 			}
 			return nil

@@ -66,3 +66,52 @@ func TestALateWebhookDoesNotUndoANewerOne(t *testing.T) {
 	})
 }
 
+// A session held on a card and moved so far that the authorization would
+// lapse before it (more than AuthorizeAhead after the hold was placed)
+// lets the hold go at once and is held again by the sweep a day before its
+// new start, as if booked that far ahead — rather than left for Stripe to
+// cancel.
+func TestASessionMovedFarAheadIsHeldAgainNearItsNewStart(t *testing.T) {
+	eachCard(t, func(t *testing.T, m *cardMoney) {
+		ex, l := m.expertWith("computers-electronics", perMinute("Windows on a Mac", 150))
+		m.connected(ex)
+		lea := m.user("Lea")
+		m.card(lea, "pm_card_visa")
+		se, err := m.svc.Book(m.ctx, lea, BookingInput{Listing: l.ID, Start: m.tomorrow()})
+		if err != nil || se.holdID == "" {
+			t.Fatalf("booked: %+v, %v", se, err)
+		}
+		first := m.intent(se)
+		// Moved by a day: still well within the authorization.
+		near := m.tomorrow().Add(48 * time.Hour)
+		if se, err = m.svc.Reschedule(m.ctx, ex, se.ID, near); err != nil || se.holdID == "" || se.Held != 2250 {
+			t.Fatalf("moved near: %+v, %v", se, err)
+		}
+		// Moved nine days on: the hold is let go of, and deferred.
+		far := m.tomorrow().Add(9 * 24 * time.Hour)
+		moved, err := m.svc.Reschedule(m.ctx, ex, se.ID, far)
+		if err != nil || moved.holdID != "" || moved.Held != 0 || !moved.StartAt.Equal(far) {
+			t.Fatalf("moved far: %+v, %v", moved, err)
+		}
+		if pi, _ := m.fake.Intent(first.ID); pi.Status != "canceled" {
+			t.Fatalf("the first authorization is %s", pi.Status)
+		}
+		if st, _ := m.deferred(se.ID); st != "pending" {
+			t.Fatalf("deferred: %s", st)
+		}
+		m.balances(lea, ex, 0, 0, 0, 0, 0)
+		// The sweep holds it again a day before.
+		m.now = far.Add(-AuthorizeBefore)
+		if err := m.svc.Sweep(m.ctx); err != nil {
+			t.Fatal(err)
+		}
+		held, err := m.svc.Session(m.ctx, lea, se.ID)
+		if err != nil || held.holdID == "" || held.Held != 2250 {
+			t.Fatalf("held again: %+v, %v", held, err)
+		}
+		if second := m.intent(held); second.ID == first.ID || second.Status != "requires_capture" || second.Amount != 2250 {
+			t.Fatalf("the new authorization: %+v", second)
+		}
+		m.balances(lea, ex, 2250, 0, 0, 0, -2250)
+	})
+}
