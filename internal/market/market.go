@@ -81,6 +81,9 @@ type Service struct {
 	db  *db.DB
 	cfg Config
 	now func() time.Time
+	// inBooking, when set (tests), runs first in a booking's transaction:
+	// a way to make the database fail there.
+	inBooking func(ctx context.Context, tx *sql.Tx) error
 }
 
 // NewService builds the marketplace.

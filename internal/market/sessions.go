@@ -294,6 +294,11 @@ func (s *Service) commitBooking(ctx context.Context, p bookingPlan, authorized b
 	hold, now := p.hold, s.now()
 	var short *PaymentError
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if s.inBooking != nil {
+			if err := s.inBooking(ctx, tx); err != nil {
+				return err
+			}
+		}
 		if confirming {
 			res, err := tx.ExecContext(ctx, `UPDATE market_booking_attempts SET status = 'booked' WHERE id = $1 AND status = 'pending'`, se.ID)
 			if err != nil {
@@ -342,6 +347,12 @@ func (s *Service) commitBooking(ctx context.Context, p bookingPlan, authorized b
 		return s.Session(ctx, se.LearnerID, se.ID)
 	}
 	if err != nil {
+		if confirming && !refused(err) {
+			// A failure on the way (the database) is not a refusal: the
+			// learner authenticated, so the attempt and its authorization
+			// stay for their retry (as in ConfirmBooking's planning).
+			return Session{}, err
+		}
 		if hold > 0 && !p.deferred {
 			s.payments().Abandon(ctx, authorized)
 		}
