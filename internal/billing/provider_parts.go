@@ -60,8 +60,8 @@ func (x *ProviderPayments) extendable(ctx context.Context, authID string) (bool,
 }
 
 // addPart authorizes more as a new part of a hold, on the same card and
-// for the same payee, keyed by the hold and its new total so a retry makes
-// it once, and records it. A refusal (declined, or a card that asks for
+// for the same payee, keyed by the hold, its new total and its declines so
+// far (extendKey) so a retry makes it once, and records it. A refusal (declined, or a card that asks for
 // authentication in the middle of a session) is ErrInsufficient.
 func (x *ProviderPayments) addPart(ctx context.Context, holdID string, ph providerHold, more, total int64) error {
 	var payer, ref string
@@ -81,7 +81,7 @@ func (x *ProviderPayments) addPart(ctx context.Context, holdID string, ph provid
 	}
 	amount := max(more, x.Minimum(ph.currency)) // a part is a charge of its own
 	auth := Authorization{PayerCustomer: cust, PaymentMethod: pm, PayeeAccount: acct, Amount: Money{amount, ph.currency}, Ref: ref,
-		IdempotencyKey: "parley-extend-" + holdID + "-" + strconv.FormatInt(total, 10)}
+		IdempotencyKey: extendKey("parley-part-", holdID, total, ph)}
 	if auth.OnBehalfOf, err = x.onBehalfOf(ctx, ph.payeeID, acct); err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func (x *ProviderPayments) addPart(ctx context.Context, holdID string, ph provid
 			x.Abandon(ctx, Authorized{AuthID: res.ID, Ref: ref})
 		}
 		if errors.Is(err, ErrInsufficient) || errors.Is(err, ErrActionRequired) {
-			return fmt.Errorf("%w: the card refused to hold more", ErrInsufficient)
+			return x.declined(ctx, holdID, fmt.Errorf("%w: the card refused to hold more", ErrInsufficient))
 		}
 		return err
 	}

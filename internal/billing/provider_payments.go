@@ -176,15 +176,16 @@ func (x *ProviderPayments) Abandon(ctx context.Context, a Authorized) {
 type providerHold struct {
 	authID, payeeID, currency, state string
 	amount, authorized               int64
+	declines                         int // extensions the card declined (extendKey)
 }
 
 // providerHold reads a hold placed at the provider; ok is false for a
 // wallet's hold (a session booked before the provider was configured).
 func (x *ProviderPayments) providerHold(ctx context.Context, q db.Querier, holdID string) (providerHold, bool, error) {
 	var ph providerHold
-	err := q.QueryRowContext(ctx, `SELECT p.auth_id, p.payee_id, p.authorized, h.currency, h.amount, h.state FROM billing_provider_holds p
-		JOIN billing_holds h ON h.id = p.hold_id WHERE p.hold_id = $1`, holdID).Scan(&ph.authID, &ph.payeeID, &ph.authorized, &ph.currency, &ph.amount,
-		&ph.state)
+	err := q.QueryRowContext(ctx, `SELECT p.auth_id, p.payee_id, p.authorized, h.currency, h.amount, h.state, p.extend_declines
+		FROM billing_provider_holds p JOIN billing_holds h ON h.id = p.hold_id WHERE p.hold_id = $1`, holdID).Scan(&ph.authID, &ph.payeeID,
+		&ph.authorized, &ph.currency, &ph.amount, &ph.state, &ph.declines)
 	if errors.Is(err, sql.ErrNoRows) {
 		return providerHold{}, false, nil
 	}
@@ -228,16 +229,36 @@ func (x *ProviderPayments) Raise(ctx context.Context, holdID string, more int64)
 	if !extendable {
 		return x.addPart(ctx, holdID, ph, total-ph.authorized, total)
 	}
-	err = x.p.Extend(ctx, ph.authID, Money{total, ph.currency}, "parley-extend-"+holdID+"-"+strconv.FormatInt(total, 10))
+	err = x.p.Extend(ctx, ph.authID, Money{total, ph.currency}, extendKey("parley-extend-", holdID, total, ph))
 	switch {
 	case errors.Is(err, ErrInsufficient):
-		return fmt.Errorf("%w: the card refused to hold more", ErrInsufficient)
+		return x.declined(ctx, holdID, fmt.Errorf("%w: the card refused to hold more", ErrInsufficient))
 	case err != nil && permanent(err):
-		return fmt.Errorf("%w: the card's hold cannot be raised (%v)", ErrInsufficient, err)
+		return x.declined(ctx, holdID, fmt.Errorf("%w: the card's hold cannot be raised (%v)", ErrInsufficient, err))
 	case err != nil:
 		return err
 	}
 	_, err = x.db.ExecContext(ctx, `UPDATE billing_provider_holds SET authorized = $1 WHERE hold_id = $2 AND authorized < $1`, total, holdID)
+	return err
+}
+
+// extendKey is the idempotency key of an extension of a hold to total: a
+// network retry of the same attempt sends the same key (the provider acts
+// once), while an attempt after a decline is a new request — the
+// provider replays a decline for its key — so the key counts the hold's
+// declined extensions. prefix tells an incremental authorization from a
+// new part's (addPart), which are different requests.
+func extendKey(prefix, holdID string, total int64, ph providerHold) string {
+	return prefix + holdID + "-" + strconv.FormatInt(total, 10) + "-" + strconv.Itoa(ph.declines+1)
+}
+
+// declined counts a declined extension of a hold (so the next attempt has
+// a key of its own) and returns err.
+func (x *ProviderPayments) declined(ctx context.Context, holdID string, err error) error {
+	if _, uerr := x.db.ExecContext(ctx, `UPDATE billing_provider_holds SET extend_declines = extend_declines + 1 WHERE hold_id = $1`,
+		holdID); uerr != nil {
+		return errors.Join(err, uerr)
+	}
 	return err
 }
 
