@@ -76,6 +76,65 @@ func (x *ProviderPayments) ExternalRefund(ctx context.Context, tx *sql.Tx, authI
 	return err
 }
 
+// ErrRefundFailed is a refund the provider answered failed or canceled:
+// for good (its key would replay that), and no money went back.
+var ErrRefundFailed = errors.New("billing: the refund failed at the payment provider")
+
+// RefundFailed records in tx that Parley's refund op keyed key failed at
+// the provider for good (at once, or later by a webhook): the op is marked
+// failed for the operator and never retried, and the ledger's refund is
+// reversed — the money is the expert's and the platform's again, and the
+// transfer's reversal that did not happen is undone. Once: an op failed
+// already changes nothing.
+func (x *ProviderPayments) RefundFailed(ctx context.Context, tx *sql.Tx, key, why string) error {
+	var (
+		id, holdID, authID, payeeID, cur string
+		amount, fee                      int64
+	)
+	err := tx.QueryRowContext(ctx, `SELECT id, hold_id, auth_id, payee_id, currency, amount, fee FROM billing_provider_ops
+		WHERE provider = $1 AND idem_key = $2 AND kind = 'refund'`, x.p.Name(), key).Scan(&id, &holdID, &authID, &payeeID, &cur, &amount, &fee)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // not one of this Parley's
+	} else if err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE billing_provider_ops SET state = 'failed', attempts = attempts + 1, last_error = $1
+		WHERE id = $2 AND state <> 'failed'`, why, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	x.log.Error("billing: a refund failed at the payment provider; the ledger's refund is reversed", "op", id, "auth", authID, "amount", amount,
+		"err", why)
+	var settlementID string
+	if err := tx.QueryRowContext(ctx, `SELECT id FROM billing_settlements WHERE hold_id = $1`, holdID).Scan(&settlementID); err != nil {
+		return err
+	}
+	if err := x.svc.Ledger.Lock(ctx, tx, cur, Account{Payable, payeeID}, Account{Revenue, ""}, Account{External, ""},
+		Account{Payout, payeeID}); err != nil {
+		return err
+	}
+	if _, err := x.svc.Ledger.Post(ctx, tx, Entry{Reason: "refund.failed", Ref: settlementID, Currency: cur, Lines: []Line{
+		{Account{External, ""}, -amount},
+		{Account{Payable, payeeID}, amount - fee},
+		{Account{Revenue, ""}, fee},
+	}}); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE billing_settlements SET refunded = refunded - $1, refunded_commission = refunded_commission - $2
+		WHERE id = $3`, amount, fee, settlementID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE billing_provider_hold_parts SET refunded = refunded - $1 WHERE hold_id = $2 AND auth_id = $3`,
+		amount, holdID, authID); err != nil {
+		return err
+	}
+	// The transfer was not reversed: the expert's share is theirs, paid.
+	return x.svc.paidOut(ctx, tx, payeeID, Money{amount - fee, cur}, "payout", newID())
+}
+
 // Dispute is a chargeback of a captured payment, for the operator.
 type Dispute struct {
 	ID           string     `json:"id"`

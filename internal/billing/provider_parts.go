@@ -233,11 +233,21 @@ func (x *ProviderPayments) queueRefund(ctx context.Context, tx *sql.Tx, holdID s
 		return fmt.Errorf("%w: refund %d beyond the parts' captures", ErrTooMuch, amount)
 	}
 	fees := shares(backs, commissionBack)
+	// A refund that failed at the provider was reversed, so the refunded
+	// total may come again: the key then counts the failures too.
+	var failed int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM billing_provider_ops WHERE hold_id = $1 AND kind = 'refund' AND state = 'failed'`,
+		holdID).Scan(&failed); err != nil {
+		return err
+	}
 	for i, p := range ps {
 		if backs[i] == 0 {
 			continue
 		}
 		key := "parley-refund-" + st.ID + "-" + strconv.FormatInt(st.Refunded, 10)
+		if failed > 0 {
+			key += "-f" + strconv.Itoa(failed)
+		}
 		if p.seq > 0 {
 			key += "-" + strconv.Itoa(p.seq)
 			if _, err := tx.ExecContext(ctx, `UPDATE billing_provider_hold_parts SET refunded = refunded + $1 WHERE hold_id = $2 AND seq = $3`,

@@ -466,7 +466,8 @@ func permanent(err error) bool {
 	if errors.As(err, &p) {
 		return p.Permanent()
 	}
-	return errors.Is(err, ErrAmount) || errors.Is(err, ErrCurrency) || errors.Is(err, ErrTooMuch) || errors.Is(err, ErrNotFound)
+	return errors.Is(err, ErrAmount) || errors.Is(err, ErrCurrency) || errors.Is(err, ErrTooMuch) || errors.Is(err, ErrNotFound) ||
+		errors.Is(err, ErrRefundFailed)
 }
 
 func (x *ProviderPayments) run(ctx context.Context, o Op) error {
@@ -481,6 +482,14 @@ func (x *ProviderPayments) run(ctx context.Context, o Op) error {
 		err = x.p.Cancel(ctx, o.AuthID, o.key)
 	case "refund":
 		ref, err = x.p.Refund(ctx, o.AuthID, o.Amount, o.key)
+	}
+	if err != nil && o.Kind == "refund" && errors.Is(err, ErrRefundFailed) {
+		// The card took no refund: the ledger's is reversed with the op
+		// marked failed, once.
+		if terr := x.db.Tx(ctx, func(tx *sql.Tx) error { return x.RefundFailed(ctx, tx, o.key, err.Error()) }); terr != nil {
+			return errors.Join(err, terr)
+		}
+		return fmt.Errorf("billing: refund at the provider: %w", err)
 	}
 	if err != nil {
 		state := "pending"

@@ -223,12 +223,21 @@ func (h *HTTP) Act(ctx context.Context, ev Event) (acted bool, err error) {
 			return h.Pay.SetAccountStatus(ctx, tx, ev.Account, ev.ChargesEnabled, ev.PayoutsEnabled, ev.DetailsSubmitted, ev.Created)
 		case Refunded:
 			for _, r := range refunds {
-				if r.Ours || (r.Status != "succeeded" && r.Status != "pending") {
+				// A pending refund is recorded once it succeeds
+				// (charge.refund.updated); a failed one never is.
+				if r.Ours || r.Status != "succeeded" {
 					continue
 				}
 				if err := h.Pay.ExternalRefund(ctx, tx, ev.Intent, r.ID, r.Amount); err != nil {
 					return err
 				}
+			}
+		case RefundUpdated:
+			switch {
+			case ev.Status == "succeeded" && ev.RefundKey == "":
+				return h.Pay.ExternalRefund(ctx, tx, ev.Intent, ev.Refund, ev.Amount)
+			case (ev.Status == "failed" || ev.Status == "canceled") && ev.RefundKey != "":
+				return h.Pay.RefundFailed(ctx, tx, ev.RefundKey, "the refund "+ev.Status+" at Stripe")
 			}
 		case DisputeOpened:
 			return h.Pay.OpenDispute(ctx, tx, ev.Intent, ev.Dispute, ev.Amount, ev.Reason, ev.Status)

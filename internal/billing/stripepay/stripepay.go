@@ -321,8 +321,9 @@ func (p *Provider) Refund(ctx context.Context, authID string, amount billing.Mon
 	if err != nil {
 		return "", mapErr("refund", authID, err)
 	}
-	if r.Status == stripe.RefundStatusFailed {
-		return r.ID, fmt.Errorf("stripepay: refund %s of %s failed: %s", r.ID, authID, r.FailureReason)
+	if r.Status == stripe.RefundStatusFailed || r.Status == stripe.RefundStatusCanceled {
+		// For good: its key would replay this answer.
+		return r.ID, fmt.Errorf("%w: refund %s of %s is %s: %s", billing.ErrRefundFailed, r.ID, authID, r.Status, r.FailureReason)
 	}
 	return r.ID, nil
 }

@@ -51,6 +51,9 @@ const (
 	// CheckoutDone: a payer finished a setup Checkout; SetupIntent names
 	// the SetupIntent whose payment method is to be saved.
 	CheckoutDone = "checkout.done"
+	// RefundUpdated: a refund's status changed (charge.refund.updated);
+	// Refund, Status, Amount, and RefundKey when it is Parley's own.
+	RefundUpdated = "refund.updated"
 	// DisputeOpened and DisputeClosed: a captured payment's dispute
 	// (chargeback) opened, or closed won or lost (Status).
 	DisputeOpened = "dispute.opened"
@@ -82,6 +85,8 @@ type Event struct {
 	SetupIntent   string    // CheckoutDone: seti_…
 	SavedAt       time.Time // CardSaved: when its SetupIntent was created (a newer card wins)
 	Dispute       string    // DisputeOpened, DisputeClosed: dp_…
+	Refund        string    // RefundUpdated: re_…
+	RefundKey     string    // RefundUpdated: Parley's key of its own refund ("" for one made elsewhere)
 
 	Account          string // AccountUpdated: acct_…
 	ChargesEnabled   bool
@@ -132,6 +137,18 @@ func ParseEvent(ev stripe.Event) (Event, error) {
 			return out, err
 		}
 		if out.Refunded, err = fromStripe(ch.AmountRefunded, cur); err != nil {
+			return out, err
+		}
+	case stripe.EventTypeChargeRefundUpdated:
+		var r stripe.Refund
+		if err := json.Unmarshal(ev.Data.Raw, &r); err != nil {
+			return out, fmt.Errorf("stripepay: event %s: %w", ev.ID, err)
+		}
+		out.Kind, out.Refund, out.Status, out.RefundKey = RefundUpdated, r.ID, string(r.Status), r.Metadata[RefundKeyMeta]
+		if r.PaymentIntent != nil {
+			out.Intent = r.PaymentIntent.ID
+		}
+		if out.Amount, err = fromStripe(r.Amount, string(r.Currency)); err != nil {
 			return out, err
 		}
 	case stripe.EventTypeSetupIntentSucceeded:

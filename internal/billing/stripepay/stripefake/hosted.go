@@ -1,6 +1,7 @@
 package stripefake
 
 import (
+	"cmp"
 	"encoding/json"
 	"html"
 	"net/http"
@@ -46,6 +47,7 @@ type Refund struct {
 	ID, Currency, Intent, Charge string
 	Amount                       int64
 	Metadata                     map[string]string
+	Status                       string // "" is succeeded
 }
 
 func (r *Refund) json() map[string]any {
@@ -54,7 +56,52 @@ func (r *Refund) json() map[string]any {
 		md = map[string]string{}
 	}
 	return map[string]any{"id": r.ID, "object": "refund", "amount": r.Amount, "currency": r.Currency,
-		"payment_intent": r.Intent, "charge": r.Charge, "status": "succeeded", "metadata": md}
+		"payment_intent": r.Intent, "charge": r.Charge, "status": cmp.Or(r.Status, "succeeded"), "metadata": md}
+}
+
+// RefundOutsidePending refunds as the dashboard does, but the refund stays
+// pending (some cards' refunds take days) until SettleRefund.
+func (s *Server) RefundOutsidePending(intent string, amount int64) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in := s.intents[intent]
+	if in == nil || in.Status != "succeeded" || amount <= 0 || amount > in.Received-in.Refunded {
+		return ""
+	}
+	s.pendingRefund = true
+	defer func() { s.pendingRefund = false }()
+	return s.refundIntent(in, amount, true, true, nil).ID
+}
+
+// SettleRefund finishes a refund (pending, or — rarely — one that had
+// succeeded): succeeded, or failed or canceled (the money stays with the
+// merchant: the intent's refunded total goes back).
+// Stripe says so with charge.refund.updated.
+func (s *Server) SettleRefund(id, status string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.refunds {
+		if r.ID != id || r.Status == "failed" || r.Status == "canceled" {
+			continue
+		}
+		r.Status = status
+		if status != "succeeded" {
+			if in := s.intents[r.Intent]; in != nil {
+				in.Refunded -= r.Amount
+			}
+		}
+		s.event("charge.refund.updated", r.json())
+		return true
+	}
+	return false
+}
+
+// FailRefunds makes the refunds asked for from now on answer failed
+// (status "failed"), as Stripe does for a card that cannot take one.
+func (s *Server) FailRefunds(fail bool) {
+	s.mu.Lock()
+	s.failRefunds = fail
+	s.mu.Unlock()
 }
 
 // Dispute is one dispute (chargeback) of a captured payment.

@@ -101,11 +101,13 @@ type Server struct {
 	disputes  map[string]*Dispute
 	// checkoutCard is the card the hosted Checkout saves.
 	checkoutCard string
-	cuts         []cut
-	keys         map[string]saved
-	requests     []Request
-	events       [][]byte
-	now          func() time.Time
+	// pendingRefund and failRefunds make new refunds pending or failed.
+	pendingRefund, failRefunds bool
+	cuts                       []cut
+	keys                       map[string]saved
+	requests                   []Request
+	events                     [][]byte
+	now                        func() time.Time
 }
 
 // Setup is the fake's state of one SetupIntent.
@@ -677,6 +679,11 @@ func (s *Server) refund(f url.Values) (any, *apiError) {
 // refundIntent refunds amount of a captured intent, as Parley asks for it
 // or as an operator does in Stripe's dashboard.
 func (s *Server) refundIntent(in *Intent, amount int64, fee, reverse bool, md map[string]string) *Refund {
+	if s.failRefunds {
+		r := &Refund{ID: s.id("re"), Amount: amount, Currency: in.Currency, Intent: in.ID, Charge: in.Charge, Metadata: md, Status: "failed"}
+		s.refunds = append(s.refunds, r)
+		return r
+	}
 	in.Refunded += amount
 	if fee {
 		// In proportion, rounded half up, and the rest of it when the
@@ -691,6 +698,9 @@ func (s *Server) refundIntent(in *Intent, amount int64, fee, reverse bool, md ma
 		in.Reversed += amount // the whole charge was transferred; the fee came back from it
 	}
 	r := &Refund{ID: s.id("re"), Amount: amount, Currency: in.Currency, Intent: in.ID, Charge: in.Charge, Metadata: md}
+	if s.pendingRefund {
+		r.Status = "pending"
+	}
 	s.refunds = append(s.refunds, r)
 	s.event("charge.refunded", s.chargeJSON(in))
 	return r
