@@ -199,27 +199,57 @@ func (w *worker) stop() {
 	}
 }
 
-// IdleStep is the server's memory with Connections idle connections.
+// IdleStep is the servers' memory with Connections idle connections:
+// the sums over every node, and each node in Nodes.
 type IdleStep struct {
-	Connections   int     `json:"connections"`
-	ServerConns   float64 `json:"server_reported_connections"`
-	RSS           int64   `json:"rss_bytes"`          // after settling, before any forced collection
-	RSSAfterGC    int64   `json:"rss_after_gc_bytes"` // after a forced collection
-	HeapAlloc     uint64  `json:"heap_alloc_bytes"`   // live heap after a forced collection
-	StackInuse    uint64  `json:"stack_inuse_bytes"`  // goroutine stacks
-	Goroutines    int     `json:"goroutines"`
-	ConnectSecond float64 `json:"connect_seconds"` // time to open this step's connections
-	Failed        int64   `json:"failed_connections"`
-	FirstError    string  `json:"first_error,omitempty"`
+	Connections   int        `json:"connections"`
+	ServerConns   float64    `json:"server_reported_connections"`
+	RSS           int64      `json:"rss_bytes"`          // after settling, before any forced collection
+	RSSAfterGC    int64      `json:"rss_after_gc_bytes"` // after a forced collection
+	HeapAlloc     uint64     `json:"heap_alloc_bytes"`   // live heap after a forced collection
+	StackInuse    uint64     `json:"stack_inuse_bytes"`  // goroutine stacks
+	Goroutines    int        `json:"goroutines"`
+	ConnectSecond float64    `json:"connect_seconds"` // time to open this step's connections
+	Failed        int64      `json:"failed_connections"`
+	FirstError    string     `json:"first_error,omitempty"`
+	Nodes         []NodeStep `json:"nodes,omitempty"` // with more than one node
+}
+
+// NodeStep is one node's share of an IdleStep.
+type NodeStep struct {
+	Node        string  `json:"node"`
+	Connections int     `json:"connections"` // held by the workers dialing this node
+	ServerConns float64 `json:"server_reported_connections"`
+	RSS         int64   `json:"rss_bytes"`
+	RSSAfterGC  int64   `json:"rss_after_gc_bytes"`
+	HeapAlloc   uint64  `json:"heap_alloc_bytes"`
+	StackInuse  uint64  `json:"stack_inuse_bytes"`
+	Goroutines  int     `json:"goroutines"`
+	Failed      int64   `json:"failed_connections"`
+}
+
+// NodeIdle is one node's memory per connection over the whole run.
+type NodeIdle struct {
+	Node        string  `json:"node"`
+	Connections int     `json:"connections"`
+	RSS         int64   `json:"rss_bytes"`
+	RSSPerConn  float64 `json:"rss_bytes_per_connection"`
+	RSSSlope    float64 `json:"rss_slope_bytes_per_connection"`
+	HeapPerConn float64 `json:"heap_bytes_per_connection"`
+	StackPer    float64 `json:"stack_bytes_per_connection"`
+	Goroutines  int     `json:"goroutines"`
 }
 
 // IdleResult is the idle scenario's outcome.
 type IdleResult struct {
 	Steps          []IdleStep `json:"steps"`
+	Nodes          int        `json:"nodes"`
+	PerNode        []NodeIdle `json:"per_node,omitempty"`
 	ClientProcs    int        `json:"client_processes"`
 	Sources        []string   `json:"source_addresses"`
 	GCForced       bool       `json:"gc_forced"`
-	RSSPerConn     float64    `json:"rss_bytes_per_connection"`       // (RSS at max − RSS at 0) / max
+	RSSPerConn     float64    `json:"rss_bytes_per_connection"`       // (RSS at max − RSS at 0) / max, summed over nodes
+	TotalRSSPer    float64    `json:"total_rss_bytes_per_connection"` // RSS at max (every node's, fixed cost included) / max
 	RSSSlope       float64    `json:"rss_slope_bytes_per_connection"` // least-squares slope over the steps
 	HeapPerConn    float64    `json:"heap_bytes_per_connection"`
 	StackPerConn   float64    `json:"stack_bytes_per_connection"`
@@ -233,116 +263,187 @@ type idleSpec struct {
 	Exe         string
 	Connections int
 	Steps       int
-	Procs       int
+	Procs       int // client processes in all, spread over the nodes
 	Sources     []string
 	Settle      time.Duration
 }
 
-// runIdle opens connections in steps and reads the server's memory at
-// each: after settling (RSS as an operator sees it), then after a forced
-// collection (what the connections keep alive).
-func runIdle(ctx context.Context, srv *server, f *fixture, spec idleSpec, profileDir string, progress func(string)) (*IdleResult, error) {
+// spread divides n into k shares that differ by at most one, the larger
+// first.
+func spread(n, k int) []int {
+	k = max(k, 1)
+	out := make([]int, k)
+	for i := range out {
+		out[i] = n / k
+		if i < n%k {
+			out[i]++
+		}
+	}
+	return out
+}
+
+// clientProcs is how many worker processes hold the connections: procs
+// rounded up to a multiple of the nodes, since each worker dials one node.
+func clientProcs(procs, nodes int) int {
+	nodes = max(nodes, 1)
+	return max(1, (procs+nodes-1)/nodes) * nodes
+}
+
+// runIdle opens connections in steps, spread evenly over the nodes, and
+// reads every node's memory at each: after settling (RSS as an operator
+// sees it), then after a forced collection (what the connections keep
+// alive). Each worker process dials one node, so what a node holds is
+// exactly its own workers' connections.
+func runIdle(ctx context.Context, srvs []*server, f *fixture, spec idleSpec, profileDir string, progress func(string)) (*IdleResult, error) {
 	tokens := make([]string, len(f.users))
 	for i, u := range f.users {
 		tokens[i] = u.Token
 	}
-	res := &IdleResult{ClientProcs: spec.Procs, Sources: spec.Sources}
-	workers := make([]*worker, spec.Procs)
+	perNodeProcs := clientProcs(spec.Procs, len(srvs)) / len(srvs)
+	res := &IdleResult{Nodes: len(srvs), ClientProcs: perNodeProcs * len(srvs), Sources: spec.Sources}
+	workers := make([][]*worker, len(srvs)) // by node
 	defer func() {
-		for _, w := range workers {
-			if w != nil {
+		for _, ws := range workers {
+			for _, w := range ws {
 				w.stop()
 			}
 		}
 	}()
-	for i := range workers {
-		w, err := startWorker(spec.Exe, workerConfig{URL: srv.URL, Tokens: tokens, Sources: spec.Sources, Offset: i * 7919})
-		if err != nil {
-			return nil, err
+	for n, srv := range srvs {
+		for j := range perNodeProcs {
+			k := n*perNodeProcs + j
+			w, err := startWorker(spec.Exe, workerConfig{URL: srv.URL, Tokens: tokens, Sources: spec.Sources, Offset: k * 7919})
+			if err != nil {
+				return nil, err
+			}
+			workers[n] = append(workers[n], w)
 		}
-		workers[i] = w
 	}
-	measure := func(n int, took time.Duration) (IdleStep, error) {
-		st := IdleStep{Connections: n, ConnectSecond: took.Seconds()}
+	nodeName := func(n int) string {
+		if len(srvs) == 1 {
+			return "node"
+		}
+		return fmt.Sprintf("bench-%d", n+1)
+	}
+	measure := func(took time.Duration) (IdleStep, error) {
+		st := IdleStep{ConnectSecond: took.Seconds()}
 		select {
 		case <-time.After(spec.Settle):
 		case <-ctx.Done():
 			return st, ctx.Err()
 		}
-		var err error
-		if st.RSS, err = srv.rss(ctx); err != nil {
-			return st, err
-		}
-		ms, err := srv.gc(ctx)
-		if err != nil {
-			return st, err
-		}
-		res.GCForced = ms.Forced
-		st.HeapAlloc, st.StackInuse, st.Goroutines = ms.HeapAlloc, ms.StackInuse, ms.Goroutines
-		st.RSSAfterGC, _ = srv.rss(ctx)
-		m, _ := srv.metrics(ctx)
-		st.ServerConns = m["parley_ws_connections"]
-		for _, w := range workers {
-			st.Failed += w.fails
-			if st.FirstError == "" {
-				st.FirstError = w.err
+		// Every node's RSS first, as it settled, then each node's
+		// collection.
+		nodes := make([]NodeStep, len(srvs))
+		for n, srv := range srvs {
+			var err error
+			if nodes[n].RSS, err = srv.rss(ctx); err != nil {
+				return st, err
 			}
+		}
+		for n, srv := range srvs {
+			ns := &nodes[n]
+			ns.Node = nodeName(n)
+			ms, err := srv.gc(ctx)
+			if err != nil {
+				return st, err
+			}
+			res.GCForced = ms.Forced
+			ns.HeapAlloc, ns.StackInuse, ns.Goroutines = ms.HeapAlloc, ms.StackInuse, ms.Goroutines
+			ns.RSSAfterGC, _ = srv.rss(ctx)
+			m, _ := srv.metrics(ctx)
+			ns.ServerConns = m["parley_ws_connections"]
+			for _, w := range workers[n] {
+				ns.Connections += int(w.open)
+				ns.Failed += w.fails
+				if st.FirstError == "" {
+					st.FirstError = w.err
+				}
+			}
+			st.Connections += ns.Connections
+			st.ServerConns += ns.ServerConns
+			st.RSS += ns.RSS
+			st.RSSAfterGC += ns.RSSAfterGC
+			st.HeapAlloc += ns.HeapAlloc
+			st.StackInuse += ns.StackInuse
+			st.Goroutines += ns.Goroutines
+			st.Failed += ns.Failed
+		}
+		if len(srvs) > 1 {
+			st.Nodes = nodes
 		}
 		return st, nil
 	}
-	base, err := measure(0, 0)
+	// A collection first, so that the baseline is what a started node
+	// settles to, not the garbage of its start (migrations, the first
+	// connections to PostgreSQL and NATS).
+	for _, srv := range srvs {
+		_, _ = srv.gc(ctx)
+	}
+	base, err := measure(0)
 	if err != nil {
 		return nil, err
 	}
 	res.Steps = append(res.Steps, base)
-	progress(fmt.Sprintf("  0 connections: RSS %.1f MiB, heap %.1f MiB", mib(base.RSS), mib(int64(base.HeapAlloc))))
-	opened := 0
+	progress(fmt.Sprintf("  0 connections: RSS %.1f MiB, heap %.1f MiB (all nodes)", mib(base.RSS), mib(int64(base.HeapAlloc))))
+	perNode := spread(spec.Connections, len(srvs))
+	opened := make([]int, len(srvs))
 	var totalConnect time.Duration
 	for step := 1; step <= spec.Steps; step++ {
-		target := spec.Connections * step / spec.Steps
-		add := target - opened
 		start := time.Now()
-		errs := make(chan error, len(workers))
-		for i, w := range workers {
-			share := add / len(workers)
-			if i < add%len(workers) {
-				share++
+		errs := make(chan error, len(srvs)*perNodeProcs)
+		for n := range srvs {
+			target := perNode[n] * step / spec.Steps
+			shares := spread(target-opened[n], perNodeProcs)
+			opened[n] = target
+			for j, w := range workers[n] {
+				go func() { errs <- w.openMore(shares[j]) }()
 			}
-			go func() { errs <- w.openMore(share) }()
 		}
-		for range workers {
+		for range len(srvs) * perNodeProcs {
 			if err := <-errs; err != nil {
 				return nil, err
 			}
 		}
 		took := time.Since(start)
 		totalConnect += took
-		opened = target
-		var open int64
-		for _, w := range workers {
-			open += w.open
-		}
-		st, err := measure(int(open), took)
+		st, err := measure(took)
 		if err != nil {
 			return nil, err
 		}
 		res.Steps = append(res.Steps, st)
-		progress(fmt.Sprintf("  %d connections (%d failed) in %.1fs: RSS %.1f MiB, heap %.1f MiB, stacks %.1f MiB, %d goroutines",
-			open, st.Failed, took.Seconds(), mib(st.RSS), mib(int64(st.HeapAlloc)), mib(int64(st.StackInuse)), st.Goroutines))
+		progress(fmt.Sprintf("  %d connections (%d failed, server says %.0f) in %.1fs: RSS %.1f MiB, heap %.1f MiB, stacks %.1f MiB, %d goroutines",
+			st.Connections, st.Failed, st.ServerConns, took.Seconds(), mib(st.RSS), mib(int64(st.HeapAlloc)), mib(int64(st.StackInuse)), st.Goroutines))
+		for _, ns := range st.Nodes {
+			progress(fmt.Sprintf("    %s: %d connections (%d failed, server says %.0f): RSS %.1f MiB (%.1f after GC), heap %.1f MiB, stacks %.1f MiB, %d goroutines",
+				ns.Node, ns.Connections, ns.Failed, ns.ServerConns, mib(ns.RSS), mib(ns.RSSAfterGC), mib(int64(ns.HeapAlloc)), mib(int64(ns.StackInuse)), ns.Goroutines))
+		}
 		if st.Failed > 0 {
 			progress("  first failure: " + st.FirstError)
 		}
 	}
 	last := res.Steps[len(res.Steps)-1]
-	if profileDir != "" && srv.debugURL != "" {
-		res.HeapProfile = profileDir + "/idle.heap.pprof"
-		if err := srv.profile(ctx, "heap", 0, res.HeapProfile); err != nil {
-			progress("  heap profile: " + err.Error())
+	if profileDir != "" {
+		for n, srv := range srvs {
+			if srv.debugURL == "" {
+				continue
+			}
+			name := "idle"
+			if len(srvs) > 1 {
+				name += "." + nodeName(n)
+			}
+			p := profileDir + "/" + name + ".heap.pprof"
+			if err := srv.profile(ctx, "heap", 0, p); err != nil {
+				progress("  heap profile: " + err.Error())
+			} else if res.HeapProfile == "" {
+				res.HeapProfile = p
+			}
+			_ = srv.profile(ctx, "goroutine", 0, profileDir+"/"+name+".goroutine.pprof")
 		}
-		_ = srv.profile(ctx, "goroutine", 0, profileDir+"/idle.goroutine.pprof")
 	}
 	if n := float64(last.Connections); n > 0 {
 		res.RSSPerConn = float64(last.RSS-base.RSS) / n
+		res.TotalRSSPer = float64(last.RSS) / n
 		res.HeapPerConn = (float64(last.HeapAlloc) - float64(base.HeapAlloc)) / n
 		res.StackPerConn = (float64(last.StackInuse) - float64(base.StackInuse)) / n
 		res.GoroutinesPer = float64(last.Goroutines-base.Goroutines) / n
@@ -355,6 +456,24 @@ func runIdle(ctx context.Context, srv *server, f *fixture, spec idleSpec, profil
 	slope, intercept := fitLine(xs, ys)
 	res.RSSSlope = slope
 	res.Projected100k = intercept + slope*100_000
+	if len(srvs) > 1 {
+		for n := range srvs {
+			ni := NodeIdle{Node: nodeName(n)}
+			var xs, ys []float64
+			for _, s := range res.Steps {
+				xs, ys = append(xs, float64(s.Nodes[n].Connections)), append(ys, float64(s.Nodes[n].RSS))
+			}
+			b, l := base.Nodes[n], last.Nodes[n]
+			ni.Connections, ni.RSS, ni.Goroutines = l.Connections, l.RSS, l.Goroutines
+			if c := float64(l.Connections); c > 0 {
+				ni.RSSPerConn = float64(l.RSS-b.RSS) / c
+				ni.HeapPerConn = (float64(l.HeapAlloc) - float64(b.HeapAlloc)) / c
+				ni.StackPer = (float64(l.StackInuse) - float64(b.StackInuse)) / c
+			}
+			ni.RSSSlope, _ = fitLine(xs, ys)
+			res.PerNode = append(res.PerNode, ni)
+		}
+	}
 	return res, nil
 }
 

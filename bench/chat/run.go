@@ -38,6 +38,8 @@ type Config struct {
 	PGAdmin    string // PostgreSQL URL where a scratch database is created and dropped
 	DataDir    string // the server's data folder; empty makes (and removes) a temporary one
 	Keep       bool   // keep the data folder
+	Nodes      int    // idle: server nodes sharing PostgreSQL and NATS (1 by default)
+	NATS       string // NATS URL the started servers share
 
 	Scenario string // idle, throughput, latency, catchup or all, or a comma-separated list
 
@@ -132,6 +134,26 @@ func (c *Config) defaults() error {
 	if c.PerProc <= 0 {
 		c.PerProc = 10_000
 	}
+	if c.Nodes < 0 {
+		return errors.New("bench: --nodes must be positive")
+	}
+	if c.Nodes == 0 {
+		c.Nodes = 1
+	}
+	if c.Nodes > 1 {
+		switch {
+		case c.URL != "":
+			return errors.New("bench: --nodes starts its own servers: it does not apply with --url")
+		case c.Scenario != "idle":
+			return errors.New("bench: --nodes applies to the idle scenario only (--scenario idle)")
+		case c.DB == "" && c.PGAdmin == "":
+			return errors.New("bench: --nodes above 1 needs PostgreSQL for the nodes to share (--pg-admin or --db)")
+		case c.NATS == "":
+			return errors.New("bench: --nodes above 1 needs a NATS server for the nodes to share (--nats nats://…)")
+		case c.Connections < c.Nodes:
+			return errors.New("bench: fewer --connections than --nodes")
+		}
+	}
 	if c.ClientProcs <= 0 {
 		c.ClientProcs = max(1, (c.Connections+c.PerProc-1)/c.PerProc)
 	}
@@ -163,8 +185,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Report, error) {
 	rep.OpenFiles = limit
 	say(fmt.Sprintf("machine: %d CPUs, %s, %s, Linux %s; open files limit %d (soft raised to hard)",
 		rep.Machine.CPUs, rep.Machine.Model, rep.Machine.Go, rep.Machine.Kernel, limit))
-	if cfg.wants("idle") && limit > 0 && cfg.URL == "" && uint64(cfg.Connections)+200 > limit {
-		return nil, fmt.Errorf("bench: %d idle connections need more open files than the server may have (%d); measure fewer and extrapolate", cfg.Connections, limit)
+	if perNode := spread(cfg.Connections, cfg.Nodes)[0]; cfg.wants("idle") && limit > 0 && cfg.URL == "" && uint64(perNode)+200 > limit {
+		return nil, fmt.Errorf("bench: %d idle connections per node need more open files than a server may have (%d); give more --nodes or measure fewer and extrapolate", perNode, limit)
 	}
 
 	// Storage for the servers the bench starts.
@@ -204,7 +226,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Report, error) {
 			return nil, err
 		}
 	}
-	spec := serverSpec{Exe: cfg.Exe, Mode: cfg.ServerMode, DataDir: dataDir, DB: dbURL, LogPath: filepath.Join(dataDir, "server.log")}
+	spec := serverSpec{Exe: cfg.Exe, Mode: cfg.ServerMode, DataDir: dataDir, DB: dbURL, NATS: cfg.NATS, LogPath: filepath.Join(dataDir, "server.log")}
 	var external *server
 	if cfg.URL != "" {
 		external = externalServer(cfg.URL)
@@ -225,6 +247,35 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Report, error) {
 		defer srv.stop()
 		say(fmt.Sprintf("%s: server pid %d at %s (%s, %s)", name, srv.pid, srv.URL, rep.Engine, cfg.ServerMode))
 		return fn(srv)
+	}
+	// withNodes starts cfg.Nodes servers (each its own address, debug
+	// address, media ports, node name and log) and runs fn against them.
+	withNodes := func(name string, fn func([]*server) error) error {
+		if cfg.Nodes <= 1 || external != nil {
+			return withServer(name, func(srv *server) error { return fn([]*server{srv}) })
+		}
+		if cfg.WaitQuiet > 0 {
+			waitQuiet(ctx, cfg.WaitQuiet, say)
+		}
+		var srvs []*server
+		defer func() {
+			for _, s := range srvs {
+				s.stop()
+			}
+		}()
+		for i := range cfg.Nodes {
+			ns := spec
+			ns.Node = fmt.Sprintf("bench-%d", i+1)
+			ns.LogPath = filepath.Join(dataDir, "server-"+ns.Node+".log")
+			ns.FreeMedia = true
+			srv, err := startServer(ctx, ns)
+			if err != nil {
+				return fmt.Errorf("node %s: %w", ns.Node, err)
+			}
+			srvs = append(srvs, srv)
+			say(fmt.Sprintf("%s: node %s pid %d at %s (%s, %s, NATS %s)", name, ns.Node, srv.pid, srv.URL, rep.Engine, cfg.ServerMode, cfg.NATS))
+		}
+		return fn(srvs)
 	}
 
 	f := &fixture{runID: newRunID()}
@@ -254,11 +305,11 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Report, error) {
 		if !loopbackURL(cfg.URL) {
 			sources = nil
 		}
-		err := withServer("idle", func(srv *server) error {
-			say(fmt.Sprintf("idle: %d connections in %d steps from %d client processes, source addresses %s",
-				cfg.Connections, cfg.IdleSteps, cfg.ClientProcs, strings.Join(sources, ",")))
+		err := withNodes("idle", func(srvs []*server) error {
+			say(fmt.Sprintf("idle: %d connections over %d node(s) in %d steps from %d client processes, source addresses %s",
+				cfg.Connections, len(srvs), cfg.IdleSteps, clientProcs(cfg.ClientProcs, len(srvs)), strings.Join(sources, ",")))
 			var err error
-			rep.Idle, err = runIdle(ctx, srv, f, idleSpec{Exe: cfg.Exe, Connections: cfg.Connections, Steps: cfg.IdleSteps,
+			rep.Idle, err = runIdle(ctx, srvs, f, idleSpec{Exe: cfg.Exe, Connections: cfg.Connections, Steps: cfg.IdleSteps,
 				Procs: cfg.ClientProcs, Sources: sources, Settle: cfg.Settle}, cfg.ProfileDir, say)
 			return err
 		})
@@ -406,18 +457,29 @@ func printIdle(w io.Writer, r *IdleResult) {
 	if !r.GCForced {
 		gc = "no forced GC (plain serve)"
 	}
+	nodes := "one server process"
+	if r.Nodes > 1 {
+		nodes = fmt.Sprintf("%d server nodes sharing PostgreSQL and NATS; figures summed over the nodes", r.Nodes)
+	}
 	fmt.Fprintf(w, `
-IDLE  %d authenticated connections held (%d failed), %d client processes, %.0f connections/s
+IDLE  %d authenticated connections held (%d failed; the servers count %.0f), %s
+  %d client processes, %.0f connections/s
+  server RSS in total         %.1f MiB at %d connections (%.1f MiB with none): %.1f KiB per connection
   server RSS per connection   %.1f KiB  ((RSS at %d − RSS at 0) / %d)
   RSS slope over %d steps     %.1f KiB per connection; projected RSS at 100,000: %.0f MiB
   live heap per connection    %.1f KiB  (%s)
-  stacks per connection       %.1f KiB, %.2f goroutines per connection
+  stacks per connection       %.1f KiB, %.2f goroutines per connection (%d goroutines in all)
   target                      ≥ 100,000 connections at ≤ 12 KiB each
-
-`, last.Connections, last.Failed, r.ClientProcs, r.ConnectsPerSec,
+`, last.Connections, last.Failed, last.ServerConns, nodes, r.ClientProcs, r.ConnectsPerSec,
+		mib(last.RSS), last.Connections, mib(r.Steps[0].RSS), r.TotalRSSPer/1024,
 		r.RSSPerConn/1024, last.Connections, last.Connections,
 		len(r.Steps), r.RSSSlope/1024, r.Projected100k/(1<<20),
-		r.HeapPerConn/1024, gc, r.StackPerConn/1024, r.GoroutinesPer)
+		r.HeapPerConn/1024, gc, r.StackPerConn/1024, r.GoroutinesPer, last.Goroutines)
+	for _, n := range r.PerNode {
+		fmt.Fprintf(w, "  %-10s %6d connections, RSS %6.1f MiB: %.1f KiB per connection (slope %.1f), heap %.1f KiB, stacks %.1f KiB, %d goroutines\n",
+			n.Node, n.Connections, mib(n.RSS), n.RSSPerConn/1024, n.RSSSlope/1024, n.HeapPerConn/1024, n.StackPer/1024, n.Goroutines)
+	}
+	fmt.Fprintln(w)
 }
 
 func printLoad(w io.Writer, r *LoadResult) {

@@ -39,6 +39,12 @@ type serverSpec struct {
 	DataDir string
 	DB      string
 	LogPath string
+	NATS    string // shared with the other nodes; "" keeps events in the process
+	Node    string // node name; "" lets the server pick one
+	// FreeMedia has a plain "parley serve" take free media ports instead
+	// of its fixed defaults, so that several nodes can run on one machine
+	// (the bench server always takes free ones).
+	FreeMedia bool
 }
 
 func freeAddr() (string, error) {
@@ -66,6 +72,15 @@ func startServer(ctx context.Context, spec serverSpec) (*server, error) {
 	}
 	if spec.DB != "" {
 		args = append(args, "--db", spec.DB)
+	}
+	if spec.NATS != "" {
+		args = append(args, "--nats", spec.NATS)
+	}
+	if spec.Node != "" {
+		args = append(args, "--node", spec.Node)
+	}
+	if spec.FreeMedia && spec.Mode != "bench" {
+		args = append(args, "--rtc-udp-port", "0", "--rtc-tcp-port", "0", "--turn-port", "0")
 	}
 	logf, err := os.OpenFile(spec.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {

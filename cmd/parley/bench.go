@@ -57,6 +57,14 @@ Scenarios:
               spread over 100, catching up with the SDK's Stream
   all         all of the above, in that order
 
+With --nodes N (idle only) the bench starts N server processes sharing one
+PostgreSQL database (--pg-admin or --db) and the NATS server (--nats), each
+on its own address, debug address, media ports and node name, and spreads
+the idle connections evenly over them: a process may hold no more
+connections than its open-files limit, so more connections than that need
+several nodes. Memory is read from every node and reported per node and in
+total.
+
 The default server ("--server bench") runs the same app.New and Run as
 "parley serve", plus a loopback debug listener through which the bench
 forces a garbage collection before reading memory and, with
@@ -96,6 +104,8 @@ inherits it, can hold no more connections than that.`,
 	f.StringVar(&cfg.DB, "db", "", "PostgreSQL URL the started server uses as it is (default: SQLite in the data folder)")
 	f.StringVar(&cfg.PGAdmin, "pg-admin", "", "PostgreSQL URL where a scratch database is created for the run and dropped after")
 	f.StringVar(&cfg.DataDir, "data-dir", "", "the started server's data folder (default: a temporary folder, removed after)")
+	f.IntVar(&cfg.Nodes, "nodes", 1, "idle: start this many server nodes sharing the PostgreSQL database (--pg-admin or --db) and --nats, and spread the connections evenly over them")
+	f.StringVar(&cfg.NATS, "nats", "", "NATS URL the started servers share (needed with --nodes above 1)")
 	f.BoolVar(&cfg.Keep, "keep", false, "keep the temporary data folder (and the server's log in it)")
 
 	f.IntVar(&cfg.Connections, "connections", 19_000, "idle connections to hold (the server needs as many open files)")
@@ -133,6 +143,8 @@ func newBenchServeCommand(s streams) *cobra.Command {
 		store     storageFlags
 		addr      string
 		debugAddr string
+		natsURL   string
+		node      string
 	)
 	cmd := &cobra.Command{
 		Use:    "serve",
@@ -146,7 +158,7 @@ func newBenchServeCommand(s streams) *cobra.Command {
 			}
 			c := store.config()
 			cfg := app.Config{
-				Addr: addr, DataDir: c.DataDir, DB: c.DB, Version: c.Version,
+				Addr: addr, DataDir: c.DataDir, DB: c.DB, Version: c.Version, NATS: natsURL, Node: node,
 				ShutdownTimeout: 15 * time.Second, SignupMode: "open",
 				SessionIdle: 7 * 24 * time.Hour, SessionLifetime: 30 * 24 * time.Hour,
 				RateLimit: 0, RateBurst: 200, MaxBodyBytes: httpx.DefaultMaxBody, MaxUploadBytes: chat.DefaultMaxUpload,
@@ -157,6 +169,8 @@ func newBenchServeCommand(s streams) *cobra.Command {
 	store.register(cmd.Flags())
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().StringVar(&debugAddr, "debug-addr", "", "loopback address for forced GC and pprof profiles")
+	cmd.Flags().StringVar(&natsURL, "nats", "", "NATS URL(s) shared with the other nodes; empty keeps events in this process")
+	cmd.Flags().StringVar(&node, "node", "", "this node's name in a cluster (default: a random one)")
 	return cmd
 }
 
