@@ -52,3 +52,25 @@ func TestParseCounts(t *testing.T) {
 		}
 	}
 }
+
+func TestMediansGroupRoundsPerTargetAndCount(t *testing.T) {
+	rs := []Result{
+		{Target: "parley", Subscribers: 10, CPUPerMPkt: 30, RSSPerSub: 1024, Load: "1", Round: 1},
+		{Target: "galene", Subscribers: 10, CPUPerMPkt: 20, RSSPerSub: 2048, Load: "2", Round: 1},
+		{Target: "parley", Subscribers: 10, CPUPerMPkt: 10, RSSPerSub: 3072, Load: "3", Round: 2},
+		{Target: "galene", Subscribers: 10, CPUPerMPkt: 40, RSSPerSub: 2048, Load: "4", Round: 2},
+		{Target: "parley", Subscribers: 10, CPUPerMPkt: 20, RSSPerSub: 2048, Load: "5", Round: 3},
+	}
+	lines := strings.Split(strings.TrimSpace(Medians(rs)), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("want a header, a rule and two rows:\n%s", strings.Join(lines, "\n"))
+	}
+	for i, want := range []string{
+		"| parley | 10 | 3 | **20.0** (30.0, 10.0, 20.0) | 2 KiB | 1; 3; 5 |",
+		"| galene | 10 | 2 | **30.0** (20.0, 40.0) | 2 KiB | 2; 4 |",
+	} {
+		if lines[2+i] != want {
+			t.Errorf("row %d:\n got %s\nwant %s", i, lines[2+i], want)
+		}
+	}
+}
