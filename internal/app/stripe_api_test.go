@@ -348,6 +348,18 @@ func TestStripeCheckoutOnboardingAnd3DSecureThroughTheAPI(t *testing.T) {
 		if card.Card == nil || card.Card.Last4 != "3184" {
 			t.Fatalf("the card after the webhook: %+v", card.Card)
 		}
+		// Saved again on another Checkout, whose webhook comes first and is
+		// still at Stripe when the learner is back: Stripe answers the way
+		// back's call with the same key 409, and the way back answers the
+		// card the webhook saved.
+		lea.do("POST", "/api/v1/billing/stripe/checkout", nil).want(t, http.StatusOK).decode(t, &checkout)
+		hosted(t, checkout.URL+"?card=pm_card_authenticationRequired")
+		e.deliver(t, fake.LastEvent("checkout.session.completed")).want(t, http.StatusOK)
+		fake.Conflict("POST", "")
+		lea.do("POST", "/api/v1/billing/stripe/checkout/"+checkout.ID+"/complete", nil).want(t, http.StatusOK).decode(t, &card)
+		if card.Card == nil || card.Card.Last4 != "3184" {
+			t.Fatalf("the card after a return that met the webhook: %+v", card.Card)
+		}
 
 		// Booking: the bank asks the learner to confirm; nothing is booked
 		// until they are back.

@@ -25,6 +25,10 @@ var (
 	// ErrKeyReused is an idempotency key sent again with other parameters:
 	// a bug in the caller, never retried.
 	ErrKeyReused = errors.New("stripepay: idempotency key reused with different parameters")
+	// ErrInFlight is a request whose idempotency key another request is
+	// using at this moment (409): the same request a moment later gets
+	// that one's answer.
+	ErrInFlight = errors.New("stripepay: another request with this idempotency key is in progress")
 	// ErrNoKey is a money-moving call without an idempotency key.
 	ErrNoKey = errors.New("stripepay: an idempotency key is required")
 	// ErrSignature is a webhook whose signature, timestamp or API version
@@ -107,6 +111,8 @@ func classify(op string, se *stripe.Error) error {
 		// card_declined (insufficient_funds, generic_decline, …),
 		// expired_card, incorrect_cvc: the payment method refuses.
 		return billing.ErrInsufficient
+	case se.HTTPStatusCode == 409:
+		return ErrInFlight
 	case se.Type == stripe.ErrorTypeIdempotency:
 		return ErrKeyReused
 	case se.Code == stripe.ErrorCodeResourceMissing || se.HTTPStatusCode == 404:

@@ -97,8 +97,10 @@ func (h *HTTP) checkoutComplete(w http.ResponseWriter, r *http.Request) error {
 	} else if done.SavedAt.Before(at) {
 		return h.savedCard(w, r, p.User.ID)
 	}
-	c, err := h.P.SaveDefaultCard(ctx, cust, done.PaymentMethod)
-	if err != nil {
+	c, err := h.saveDefaultCard(ctx, p.User.ID, cust, done.PaymentMethod)
+	if errors.Is(err, errSavedMeanwhile) {
+		return h.savedCard(w, r, p.User.ID)
+	} else if err != nil {
 		return err
 	}
 	card := billing.Card{Brand: c.Brand, Last4: c.Last4, ExpMonth: c.ExpMonth, ExpYear: c.ExpYear}
@@ -108,6 +110,40 @@ func (h *HTTP) checkoutComplete(w http.ResponseWriter, r *http.Request) error {
 		return h.savedCard(w, r, p.User.ID)
 	}
 	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"card": card})
+}
+
+// errSavedMeanwhile: the card was saved by the webhook meanwhile.
+var errSavedMeanwhile = errors.New("stripepay: the card was saved meanwhile")
+
+// saveDefaultCard is SaveDefaultCard for the Checkout's return, which the
+// webhooks race: both send the same idempotency key, and Stripe answers
+// the second 409 while the first is in progress. Then the card is read
+// again — saved by the other already is errSavedMeanwhile — or the call is
+// sent again a moment later, when Stripe answers it with the first's
+// answer.
+func (h *HTTP) saveDefaultCard(ctx context.Context, userID, cust, pm string) (Card, error) {
+	wait := 50 * time.Millisecond
+	for try := 1; ; try++ {
+		c, err := h.P.SaveDefaultCard(ctx, cust, pm)
+		if !errors.Is(err, ErrInFlight) || try == 6 {
+			return c, err
+		}
+		_, saved, err := h.Pay.Customer(ctx, userID)
+		if err != nil {
+			return Card{}, err
+		}
+		if saved == pm {
+			return Card{}, errSavedMeanwhile
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return Card{}, ctx.Err()
+		case <-t.C:
+		}
+		wait *= 2
+	}
 }
 
 // savedCard answers the card a user has saved.

@@ -117,8 +117,8 @@ type Setup struct {
 }
 
 type cut struct {
-	method, suffix string
-	after          bool
+	method, suffix  string
+	after, conflict bool
 }
 
 type saved struct {
@@ -179,13 +179,34 @@ func (s *Server) Events() [][]byte {
 // idempotency key, but the answer was lost on the way back).
 func (s *Server) Interrupt(method, suffix string, after bool) {
 	s.mu.Lock()
-	s.cuts = append(s.cuts, cut{method, suffix, after})
+	s.cuts = append(s.cuts, cut{method: method, suffix: suffix, after: after})
 	s.mu.Unlock()
+}
+
+// Conflict makes the next request whose method is method and whose path
+// ends in suffix answer 409, as Stripe does while another request with the
+// same idempotency key is in progress; the fake does not act on it.
+func (s *Server) Conflict(method, suffix string) {
+	s.mu.Lock()
+	s.cuts = append(s.cuts, cut{method: method, suffix: suffix, conflict: true})
+	s.mu.Unlock()
+}
+
+// conflictNow takes a Conflict due for a request (before its key is
+// looked at: the request with that key is still in progress).
+func (s *Server) conflictNow(method, path string) bool {
+	for i, c := range s.cuts {
+		if c.conflict && c.method == method && strings.HasSuffix(path, c.suffix) {
+			s.cuts = append(s.cuts[:i], s.cuts[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) takeCut(method, path string) (cut, bool) {
 	for i, c := range s.cuts {
-		if c.method == method && strings.HasSuffix(path, c.suffix) {
+		if !c.conflict && c.method == method && strings.HasSuffix(path, c.suffix) {
 			s.cuts = append(s.cuts[:i], s.cuts[i+1:]...)
 			return c, true
 		}
@@ -316,6 +337,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	req := Request{Method: r.Method, Path: r.URL.Path, IdempotencyKey: key, Form: form}
 	endpoint := r.Method + " " + r.URL.Path
 	params := form.Encode() // sorted by key: a canonical form
+	if s.conflictNow(r.Method, r.URL.Path) {
+		s.requests = append(s.requests, req)
+		writeJSON(w, 409, map[string]any{"error": map[string]any{"type": "idempotency_error",
+			"message": "There is currently another in-progress request using this Stripe API key (or one of its attached accounts) and idempotency key."}})
+		return
+	}
 	if key != "" && r.Method == http.MethodPost {
 		if sv, ok := s.keys[key]; ok {
 			req.Replayed = true
