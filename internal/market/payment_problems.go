@@ -16,6 +16,7 @@ const (
 	ReasonWallet   = "insufficient_wallet" // the wallet holds less than the hold
 	ReasonNoCard   = "no_card"             // Stripe: no card saved
 	ReasonDeclined = "card_declined"       // Stripe: the card refused
+	ReasonNotHeld  = "not_held"            // Stripe: a session booked ahead whose card is not held yet
 )
 
 // PaymentError is a session refused for its money, with what the learner
@@ -75,6 +76,29 @@ func (s *Service) walletBalance(ctx context.Context, userID, currency string) *b
 		return nil
 	}
 	return &billing.Money{Amount: b, Currency: currency}
+}
+
+// heldForJoin refuses to open a paid session that holds nothing — one
+// booked far ahead whose card hold the sweep has not placed (yet): it
+// would be free. 402 payment-required, reason not_held, with the hold
+// asked for.
+func (s *Service) heldForJoin(ctx context.Context, se Session) error {
+	if se.PriceModel == Free || se.holdID != "" {
+		return nil
+	}
+	var (
+		amount   int64
+		currency string
+	)
+	err := s.db.QueryRowContext(ctx, `SELECT amount, currency FROM market_deferred_holds WHERE session_id = $1`, se.ID).Scan(&amount, &currency)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // nothing to hold (a price of 0)
+	} else if err != nil {
+		return err
+	}
+	hold := billing.Money{Amount: amount, Currency: currency}
+	return &PaymentError{Reason: ReasonNotHeld, Hold: &hold,
+		Detail: "the learner's card is not held for this session yet; add or replace the card in the wallet, and the hold is tried again"}
 }
 
 // CheckPublish refuses a paid listing from an expert the payment provider

@@ -504,6 +504,9 @@ func (s *Service) Join(ctx context.Context, userID, id string) (Session, error) 
 		if s.now().Before(se.StartAt.Add(-10 * time.Minute)) {
 			return Session{}, fmt.Errorf("%w: the session opens ten minutes before it starts", ErrWrongState)
 		}
+		if err := s.heldForJoin(ctx, se); err != nil {
+			return Session{}, err
+		}
 		call, err := s.cfg.Calls.Start(ctx, userID, se.ConversationID, calls.Video, "")
 		var active *calls.ActiveError
 		if errors.As(err, &active) {
