@@ -372,6 +372,8 @@ describe('help desk', () => {
     await kiosk.goto(`/kiosk/${encodeURIComponent('Store 12')}?queue=${q.key}&idle=2`);
     await kiosk.getByRole('heading', { name: 'Need help?' }).waitFor();
     await kiosk.getByText('Store 12', { exact: true }).waitFor();
+    // A customer at the kiosk is offered help, not a way into accounts.
+    assert.equal(await kiosk.getByRole('link', { name: 'Sign in' }).count(), 0);
     const help = kiosk.getByRole('button', { name: 'Help', exact: true });
     if (screenshotDir) {
       await help.waitFor();

@@ -177,7 +177,8 @@ export class App {
       signOut: () => this.#logout(),
       intercept: (error) => this.#intercept(error),
     };
-    this.#signInLink.hidden = this.#user !== null || factory === signInView || factory === signUpView;
+    // Not on the sign-in screens themselves, nor on a store's kiosk.
+    this.#signInLink.hidden = this.#user !== null || factory === signInView || factory === signUpView || factory === kioskView;
     const view = factory(ctx);
     if (this.#main.firstElementChild !== view.element || this.#main.childElementCount !== 1) {
       replaceChildren(this.#main, view.element);
