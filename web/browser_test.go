@@ -28,20 +28,7 @@ func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser tests are not short")
 	}
-	chromium := os.Getenv("CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	node, nodeErr := exec.LookPath("node")
-	_, pwErr := os.Stat("node_modules/playwright-core")
-	_, chErr := os.Stat(chromium)
-	if nodeErr != nil || pwErr != nil || chErr != nil {
-		msg := "browser tests need node, web/node_modules (npm ci) and Chromium"
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s: node %v, playwright %v, chromium %v", msg, nodeErr, pwErr, chErr)
-		}
-		t.Skip(msg)
-	}
+	node, chromium := browserTools(t)
 
 	srv := &server{t: t, cfg: app.Config{
 		Addr:    "127.0.0.1:0",
@@ -54,18 +41,7 @@ func TestBrowser(t *testing.T) {
 	}}
 	addr := srv.start()
 	defer srv.stop()
-	// The server's first account is its admin; the help desk's test needs
-	// one to make queues and agents, whichever test file signs up first.
-	adminEmail, adminPassword := "admin@browser.test", "correct horse battery"
-	signup, err := http.Post("http://"+addr.String()+"/api/v1/auth/signup", "application/json",
-		strings.NewReader(`{"email":"`+adminEmail+`","name":"Admin","password":"`+adminPassword+`"}`))
-	if err != nil {
-		t.Fatalf("admin sign-up: %v", err)
-	}
-	signup.Body.Close()
-	if signup.StatusCode != http.StatusCreated {
-		t.Fatalf("admin sign-up: %s", signup.Status)
-	}
+	admin := signUpAdmin(t, addr.String(), "admin@browser.test")
 	// The restart test asks for a restart here: the same address and
 	// data, a new process state, as when an operator restarts Parley.
 	control := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -80,8 +56,6 @@ func TestBrowser(t *testing.T) {
 	}))
 	defer control.Close()
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	// PARLEY_BROWSER_TESTS=calls runs only tests/calls.test.mjs (a
 	// comma-separated list of file names without .test.mjs).
 	files := []string{"tests/"}
@@ -91,9 +65,61 @@ func TestBrowser(t *testing.T) {
 			files = append(files, "tests/"+strings.TrimSpace(name)+".test.mjs")
 		}
 	}
+	runNodeTests(t, node, chromium, addr.String(), admin, files, "PARLEY_RESTART_URL="+control.URL)
+}
+
+// browserTools finds Node.js and Chromium. Outside CI a browser test is
+// skipped without them; in CI that is a failure.
+func browserTools(t *testing.T) (node, chromium string) {
+	t.Helper()
+	chromium = os.Getenv("CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	node, nodeErr := exec.LookPath("node")
+	_, pwErr := os.Stat("node_modules/playwright-core")
+	_, chErr := os.Stat(chromium)
+	if nodeErr != nil || pwErr != nil || chErr != nil {
+		msg := "browser tests need node, web/node_modules (npm ci) and Chromium"
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s: node %v, playwright %v, chromium %v", msg, nodeErr, pwErr, chErr)
+		}
+		t.Skip(msg)
+	}
+	return node, chromium
+}
+
+// adminAccount is the server's first account, its operator.
+type adminAccount struct{ email, password string }
+
+// signUpAdmin creates the server's first account, which is its admin: the
+// help desk's and the marketplace's tests need one, whichever test file
+// signs up first.
+func signUpAdmin(t *testing.T, addr, email string) adminAccount {
+	t.Helper()
+	admin := adminAccount{email, "correct horse battery"}
+	signup, err := http.Post("http://"+addr+"/api/v1/auth/signup", "application/json",
+		strings.NewReader(`{"email":"`+admin.email+`","name":"Admin","password":"`+admin.password+`"}`))
+	if err != nil {
+		t.Fatalf("admin sign-up: %v", err)
+	}
+	signup.Body.Close()
+	if signup.StatusCode != http.StatusCreated {
+		t.Fatalf("admin sign-up: %s", signup.Status)
+	}
+	return admin
+}
+
+// runNodeTests runs the given test files with Node's test runner against
+// the server at addr, and fails t if any of them fails.
+func runNodeTests(t *testing.T, node, chromium, addr string, admin adminAccount, files []string, env ...string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	cmd := exec.CommandContext(ctx, node, append([]string{"--test", "--test-reporter=spec"}, files...)...)
-	cmd.Env = append(os.Environ(), "PARLEY_URL=http://"+addr.String(), "CHROMIUM="+chromium, "PARLEY_RESTART_URL="+control.URL)
-	cmd.Env = append(cmd.Env, "PARLEY_ADMIN_EMAIL="+adminEmail, "PARLEY_ADMIN_PASSWORD="+adminPassword)
+	cmd.Env = append(os.Environ(), "PARLEY_URL=http://"+addr, "CHROMIUM="+chromium,
+		"PARLEY_ADMIN_EMAIL="+admin.email, "PARLEY_ADMIN_PASSWORD="+admin.password)
+	cmd.Env = append(cmd.Env, env...)
 	if dir := os.Getenv("PARLEY_SCREENSHOTS"); dir != "" {
 		abs, _ := filepath.Abs(dir)
 		cmd.Env = append(cmd.Env, "PARLEY_SCREENSHOTS="+abs)

@@ -1,12 +1,8 @@
 package web_test
 
 import (
-	"context"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -31,20 +27,7 @@ func TestBrowserStripe(t *testing.T) {
 	if only := os.Getenv("PARLEY_BROWSER_TESTS"); only != "" && !slices.Contains(strings.Split(strings.ReplaceAll(only, " ", ""), ","), "market-stripe") {
 		t.Skip("PARLEY_BROWSER_TESTS does not name market-stripe")
 	}
-	chromium := os.Getenv("CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	node, nodeErr := exec.LookPath("node")
-	_, pwErr := os.Stat("node_modules/playwright-core")
-	_, chErr := os.Stat(chromium)
-	if nodeErr != nil || pwErr != nil || chErr != nil {
-		msg := "browser tests need node, web/node_modules (npm ci) and Chromium"
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s: node %v, playwright %v, chromium %v", msg, nodeErr, pwErr, chErr)
-		}
-		t.Skip(msg)
-	}
+	node, chromium := browserTools(t)
 	fake := stripefake.New()
 	defer fake.Close()
 	// Stripe sends the browser back to Parley's public address, so the
@@ -68,28 +51,6 @@ func TestBrowserStripe(t *testing.T) {
 	}}
 	srv.start()
 	defer srv.stop()
-	adminEmail, adminPassword := "admin@stripe.browser.test", "correct horse battery"
-	signup, err := http.Post("http://"+addr+"/api/v1/auth/signup", "application/json",
-		strings.NewReader(`{"email":"`+adminEmail+`","name":"Admin","password":"`+adminPassword+`"}`))
-	if err != nil {
-		t.Fatalf("admin sign-up: %v", err)
-	}
-	signup.Body.Close()
-	if signup.StatusCode != http.StatusCreated {
-		t.Fatalf("admin sign-up: %s", signup.Status)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "tests/market-stripe.test.mjs")
-	cmd.Env = append(os.Environ(), "PARLEY_URL=http://"+addr, "CHROMIUM="+chromium, "PARLEY_STRIPE=1",
-		"PARLEY_ADMIN_EMAIL="+adminEmail, "PARLEY_ADMIN_PASSWORD="+adminPassword)
-	if dir := os.Getenv("PARLEY_SCREENSHOTS"); dir != "" {
-		abs, _ := filepath.Abs(dir)
-		cmd.Env = append(cmd.Env, "PARLEY_SCREENSHOTS="+abs)
-	}
-	out, err := cmd.CombinedOutput()
-	t.Log("\n" + strings.TrimSpace(string(out)))
-	if err != nil {
-		t.Fatalf("browser tests failed: %v", err)
-	}
+	admin := signUpAdmin(t, addr, "admin@stripe.browser.test")
+	runNodeTests(t, node, chromium, addr, admin, []string{"tests/market-stripe.test.mjs"}, "PARLEY_STRIPE=1")
 }
