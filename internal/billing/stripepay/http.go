@@ -108,17 +108,13 @@ func (h *HTTP) setup(w http.ResponseWriter, r *http.Request) error {
 		return h.off()
 	}
 	ctx := r.Context()
-	cust, pm, err := h.Pay.Customer(ctx, p.User.ID)
+	_, pm, err := h.Pay.Customer(ctx, p.User.ID)
 	if err != nil {
 		return err
 	}
-	if cust == "" {
-		if cust, err = h.P.CreateCustomer(ctx, p.User.Email, p.User.Name); err != nil {
-			return err
-		}
-		if err := h.Pay.SetCustomer(ctx, p.User.ID, cust); err != nil {
-			return err
-		}
+	cust, err := h.customer(ctx, p)
+	if err != nil {
+		return err
 	}
 	id, secret, err := h.P.SetupCard(ctx, cust, randomKey("setup"))
 	if err != nil {
@@ -178,7 +174,7 @@ func (h *HTTP) Act(ctx context.Context, ev Event) (acted bool, err error) {
 		ev.PaymentMethod, ev.SavedAt = pm, created
 		fallthrough
 	case CardSaved:
-		if known, err := h.knownCustomer(ctx, ev.Customer); err != nil || !known {
+		if known, err := h.Pay.KnownCustomer(ctx, ev.Customer); err != nil || !known {
 			break // a customer made elsewhere on the platform's Stripe account
 		}
 		// A card set up before the one saved (a late delivery) changes

@@ -19,10 +19,6 @@ import (
 // POST /checkout/{id}/complete; the checkout.session.completed webhook
 // saves the card too (whichever comes first; both are idempotent).
 
-func (h *HTTP) knownCustomer(ctx context.Context, customerID string) (bool, error) {
-	return h.Pay.KnownCustomer(ctx, customerID)
-}
-
 // customer is the caller's Stripe customer, made once.
 func (h *HTTP) customer(ctx context.Context, p *auth.Principal) (string, error) {
 	cust, _, err := h.Pay.Customer(ctx, p.User.ID)
