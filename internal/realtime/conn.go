@@ -22,9 +22,11 @@ const (
 // conn is one device's WebSocket. On Linux an idle connection has no
 // goroutine at all: the node's poller (poll_linux.go) watches its socket
 // and starts a reading goroutine only when bytes arrive; that goroutine
-// reads what is there with a pooled buffer and ends. Writing happens on a
-// goroutine that exists only while there is something to send. Elsewhere,
-// and over TLS served by Parley itself, a goroutine per connection reads.
+// reads what is there with a pooled buffer and ends. A frame for the
+// device is written by the goroutine that has it, without waiting on the
+// socket; a writer goroutine exists only while a client reads too slowly
+// to take it at once (write.go). Elsewhere, and over TLS served by Parley
+// itself, a goroutine per connection reads and one writes.
 type conn struct {
 	g         *Gateway
 	ws        *websocket.Conn
@@ -37,14 +39,19 @@ type conn struct {
 	tokenID   string
 	host      string // the host name the device reached us by
 
+	raw syscall.RawConn // nc's descriptor, for writes that must not wait (write.go); nil over TLS
+
+	// The writing side (write.go), guarded by mu.
 	mu            sync.Mutex
 	queue         [][]byte // frames waiting to be written
 	queued        int      // bytes in queue
-	writing       bool
-	closed        bool
+	ctrl          []byte   // control frames waiting, framed
+	writing       bool     // a goroutine is writing to the socket
+	closed        bool     // nothing more is written: the close frame went out, or a write failed
 	pingDue       bool
 	closeCode     int // set when the connection is to be closed after the queue drains
 	closeText     string
+	closing       bool          // the close frame is in the write under way
 	closeSent     chan struct{} // closed once the writer has sent the close frame (or failed)
 	closeSentOnce sync.Once
 
@@ -75,130 +82,6 @@ func (c *conn) UserID() string    { return c.userID }
 func (c *conn) ConnID() string    { return c.id }
 func (c *conn) Host() string      { return c.host }
 func (c *conn) Send(frame []byte) { c.send(frame) }
-
-// send queues a frame. It never blocks: a connection whose queue is full is
-// closed as a slow consumer (it resumes by cursor after reconnecting), so
-// one slow reader never holds up the others.
-func (c *conn) send(frame []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed || c.closeCode != 0 {
-		return
-	}
-	if len(c.queue) >= c.g.cfg.QueueFrames || c.queued+len(frame) > c.g.cfg.QueueBytes {
-		c.g.metrics.slowConsumers.Inc()
-		c.queue, c.queued = nil, 0
-		c.closeCode, c.closeText = CloseSlowConsumer, "too slow: reconnect and resume from your cursor"
-		c.startWriterLocked()
-		return
-	}
-	c.queue = append(c.queue, frame)
-	c.queued += len(frame)
-	c.startWriterLocked()
-}
-
-// closeWith sends a close frame after what is already queued.
-func (c *conn) closeWith(code int, text string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed || c.closeCode != 0 {
-		return
-	}
-	c.closeCode, c.closeText = code, text
-	c.startWriterLocked()
-}
-
-// closeAndWait queues a close frame after what is queued and waits, for at
-// most the write timeout, until it has gone out.
-func (c *conn) closeAndWait(code int, text string) {
-	c.closeWith(code, text)
-	select {
-	case <-c.closeSent:
-	case <-time.After(c.g.cfg.WriteTimeout):
-	}
-}
-
-func (c *conn) ping() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return
-	}
-	c.pingDue = true
-	c.startWriterLocked()
-}
-
-func (c *conn) startWriterLocked() {
-	if !c.writing {
-		c.writing = true
-		go c.writeLoop()
-	}
-}
-
-var frameSeparator = []byte{'\n'}
-
-// writeLoop writes until the queue is empty, then ends. Frames queued
-// together go out as one WebSocket message, separated by newlines: one
-// system call for a burst instead of one per frame.
-func (c *conn) writeLoop() {
-	for {
-		c.mu.Lock()
-		frames, ping, code, text := c.queue, c.pingDue, c.closeCode, c.closeText
-		c.queue, c.queued, c.pingDue = nil, 0, false
-		if len(frames) == 0 && !ping && code == 0 {
-			c.writing = false
-			c.mu.Unlock()
-			return
-		}
-		c.mu.Unlock()
-
-		deadline := time.Now().Add(c.g.cfg.WriteTimeout)
-		var err error
-		if ping {
-			err = c.ws.WriteControl(websocket.PingMessage, nil, deadline)
-		}
-		if err == nil && len(frames) > 0 {
-			_ = c.ws.SetWriteDeadline(deadline)
-			var w interface {
-				Write([]byte) (int, error)
-				Close() error
-			}
-			if w, err = c.ws.NextWriter(websocket.TextMessage); err == nil {
-				for i, f := range frames {
-					if i > 0 {
-						_, _ = w.Write(frameSeparator)
-					}
-					if _, err = w.Write(f); err != nil {
-						break
-					}
-				}
-				if cerr := w.Close(); err == nil {
-					err = cerr
-				}
-			}
-			c.g.metrics.framesOut.Add(float64(len(frames)))
-		}
-		if err == nil && code != 0 {
-			_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), deadline)
-			err = errClosing
-		}
-		if err != nil {
-			c.mu.Lock()
-			c.writing = false
-			c.closed = true
-			c.mu.Unlock()
-			c.closeSentOnce.Do(func() { close(c.closeSent) })
-			c.abort()
-			return
-		}
-	}
-}
-
-type closingError struct{}
-
-func (closingError) Error() string { return "realtime: closing" }
-
-var errClosing error = closingError{}
 
 // abort ends the connection: if a goroutine is reading, closing the socket
 // ends its read and it finishes the connection; otherwise (the poller

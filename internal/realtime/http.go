@@ -22,9 +22,10 @@ import (
 	"github.com/parley-chat/parley/internal/httpx"
 )
 
-// writeBuffers are shared by all connections: a buffer is held only while
-// a connection is writing, not while it idles.
-var writeBuffers sync.Pool
+// gorillaWriteBuffers is gorilla's write-buffer pool. Parley writes its
+// frames itself (write.go), so gorilla never takes a buffer from it; with a
+// pool set, it does not give each connection one of its own either.
+var gorillaWriteBuffers sync.Pool
 
 // Handler answers GET /api/v1/ws: it upgrades an authenticated request to a
 // WebSocket. A browser (which sends cookies on its own) must connect from
@@ -32,11 +33,11 @@ var writeBuffers sync.Pool
 // anywhere.
 func (g *Gateway) Handler(trustedOrigins []string) http.HandlerFunc {
 	upgrader := websocket.Upgrader{
-		// Parley reads the socket itself (read.go); gorilla's read buffer,
-		// never used, is kept at its minimum.
+		// Parley reads and writes the socket itself (read.go, write.go);
+		// gorilla's buffers, never used, cost nothing.
 		ReadBufferSize:    1,
 		WriteBufferSize:   4096,
-		WriteBufferPool:   &writeBuffers,
+		WriteBufferPool:   &gorillaWriteBuffers,
 		HandshakeTimeout:  10 * time.Second,
 		EnableCompression: false,
 		// A page that offers its token as a subprotocol also offers
@@ -113,6 +114,7 @@ func (g *Gateway) serve(ws *websocket.Conn, p *auth.Principal, host string) {
 		lastTyping: map[string]time.Time{},
 		reading:    true, // this goroutine, until the poller takes over
 	}
+	c.raw = pollable(c.nc)
 	g.readers.Add(1)
 	if err := g.attach(context.Background(), c); err != nil {
 		g.log.Warn("attach connection", "user", c.userID, "err", err)

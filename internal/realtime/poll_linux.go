@@ -132,3 +132,31 @@ func (p *poller) loop() {
 		}
 	}
 }
+
+// tryWrite writes b to the socket without waiting and returns how much it
+// took: all of it, or less when the socket's buffer is full.
+func (c *conn) tryWrite(b []byte) (int, error) {
+	n := 0
+	var werr error
+	err := c.raw.Write(func(fd uintptr) bool {
+		for n < len(b) {
+			m, err := syscall.Write(int(fd), b[n:])
+			if err == syscall.EINTR {
+				continue
+			}
+			if err == syscall.EAGAIN {
+				break
+			}
+			if err != nil {
+				werr = err
+				break
+			}
+			n += m
+		}
+		return true // done: never wait for the socket here
+	})
+	if err == nil {
+		err = werr
+	}
+	return n, err
+}

@@ -3,6 +3,7 @@
 package realtime
 
 import (
+	"errors"
 	"net"
 	"syscall"
 )
@@ -16,3 +17,7 @@ func pollable(net.Conn) syscall.RawConn { return nil }
 func (*poller) add(*conn) error         { return nil }
 func (*poller) arm(*conn) error         { return nil }
 func (*poller) remove(*conn)            {}
+
+// tryWrite is never called: without pollable sockets a connection has no
+// raw descriptor, and its writer goroutine writes.
+func (c *conn) tryWrite([]byte) (int, error) { return 0, errors.ErrUnsupported }

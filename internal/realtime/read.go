@@ -6,11 +6,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
@@ -35,7 +33,6 @@ const (
 	opPong         = websocket.PongMessage
 
 	maxControlPayload = 125
-	controlWriteWait  = time.Second // what gorilla allows its own control answers
 )
 
 var (
@@ -141,8 +138,7 @@ func (c *conn) readMessage(br *bufio.Reader, polled bool) (int, []byte, error) {
 		// A data frame: the limit counts every fragment of the message,
 		// and is checked before anything is allocated.
 		if length > MaxFrameBytes || uint64(len(data))+length > MaxFrameBytes {
-			_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseMessageTooBig, ""), time.Now().Add(controlWriteWait))
-			return 0, nil, errReadLimit
+			return 0, nil, errReadLimit // readFrames closes with 1009
 		}
 		if op != opContinuation {
 			typ, inMsg = op, true
@@ -175,11 +171,7 @@ func (c *conn) control(op int, payload []byte) error {
 	case opPong:
 		c.extend()
 	case opPing:
-		err := c.ws.WriteControl(websocket.PongMessage, payload, time.Now().Add(controlWriteWait))
-		var ne net.Error
-		if err != nil && err != websocket.ErrCloseSent && !(errors.As(err, &ne) && ne.Timeout()) {
-			return err
-		}
+		c.sendControl(opPong, payload)
 	case opClose:
 		code, text := websocket.CloseNoStatusReceived, ""
 		if len(payload) >= 2 {
@@ -192,7 +184,7 @@ func (c *conn) control(op int, payload []byte) error {
 				return c.protocolError("invalid utf8 payload in close frame")
 			}
 		}
-		_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), time.Now().Add(controlWriteWait))
+		c.closeAndWait(code, "") // the echo
 		return errPeerClosed
 	}
 	return nil
@@ -200,11 +192,7 @@ func (c *conn) control(op int, payload []byte) error {
 
 // protocolError closes the connection with 1002 and the reason.
 func (c *conn) protocolError(reason string) error {
-	data := websocket.FormatCloseMessage(websocket.CloseProtocolError, reason)
-	if len(data) > maxControlPayload {
-		data = data[:maxControlPayload]
-	}
-	_ = c.ws.WriteControl(websocket.CloseMessage, data, time.Now().Add(controlWriteWait))
+	c.closeAndWait(websocket.CloseProtocolError, reason)
 	return errors.New("websocket: " + reason)
 }
 

@@ -109,7 +109,7 @@ func FuzzReaderMatchesGorilla(f *testing.F) {
 
 		// Parley's reader.
 		ws := serverConn(t, nil)
-		c := &conn{g: &Gateway{cfg: Config{}.withDefaults()}, ws: ws}
+		c := &conn{g: &Gateway{cfg: Config{}.withDefaults()}, ws: ws, nc: ws.NetConn(), closeSent: make(chan struct{}), reading: true}
 		br := bufio.NewReader(bytes.NewReader(input))
 		var got []readResult
 		var gotErr error
