@@ -35,6 +35,23 @@ type Subscription interface {
 	Unsubscribe() error
 }
 
+// InlineSubscriber is a Bus that can run a handler in the publisher's own
+// goroutine (Memory): no goroutine is woken per message, which on a busy
+// node is a wait for a free core. The handler must return at once and
+// take no lock that a publisher may hold while it publishes.
+type InlineSubscriber interface {
+	SubscribeInline(subject string, h Handler) (Subscription, error)
+}
+
+// SubscribeInline subscribes h inline where b can (InlineSubscriber), and
+// as usual elsewhere.
+func SubscribeInline(b Bus, subject string, h Handler) (Subscription, error) {
+	if is, ok := b.(InlineSubscriber); ok {
+		return is.SubscribeInline(subject, h)
+	}
+	return b.Subscribe(subject, h)
+}
+
 // ErrClosed is returned by a closed bus.
 var ErrClosed = errors.New("bus: closed")
 

@@ -24,14 +24,22 @@ type memoryMsg struct {
 	data    []byte
 }
 
-// memorySub delivers from a bounded queue on its own goroutine, so a slow
-// handler delays only itself, as with NATS.
+// memorySub delivers in publication order, one message at a time. A
+// goroutine runs its handler only while messages wait, so a slow handler
+// delays only itself, as with NATS. An inline subscription
+// (SubscribeInline) instead runs its handler in the publisher's goroutine
+// when nothing waits, and hands the publisher what others published to it
+// meanwhile.
 type memorySub struct {
 	bus     *Memory
 	pattern string
-	queue   chan memoryMsg
-	done    chan struct{}
-	once    sync.Once
+	h       Handler
+	inline  bool
+
+	mu      sync.Mutex
+	queue   []memoryMsg // waiting, oldest first
+	running bool        // a goroutine is calling h
+	ended   bool
 }
 
 // Publish hands data to every matching subscription. data must not be
@@ -40,47 +48,98 @@ func (m *Memory) Publish(_ context.Context, subject string, data []byte) error {
 	if !validSubject(subject, false) {
 		return ErrBadSubject
 	}
+	var inline []*memorySub
 	m.mu.RLock()
-	defer m.mu.RUnlock()
 	if m.closed {
+		m.mu.RUnlock()
 		return ErrClosed
 	}
 	for s := range m.subs {
 		if !match(s.pattern, subject) {
 			continue
 		}
-		select {
-		case s.queue <- memoryMsg{subject, data}:
-		default:
-			m.Dropped.Add(1)
+		if s.deliver(memoryMsg{subject, data}) {
+			inline = append(inline, s)
 		}
+	}
+	m.mu.RUnlock()
+	// Outside the bus's lock, so that a handler may publish or subscribe.
+	for _, s := range inline {
+		s.h(subject, data)
+		s.drain()
 	}
 	return nil
 }
 
+// deliver queues msg, or reports that the caller is to run the handler on
+// it now (an idle inline subscription). An idle subscription of the other
+// kind gets a goroutine.
+func (s *memorySub) deliver(msg memoryMsg) (runNow bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended {
+		return false
+	}
+	if s.running {
+		if len(s.queue) >= PendingLimit {
+			s.bus.Dropped.Add(1)
+			return false
+		}
+		s.queue = append(s.queue, msg)
+		return false
+	}
+	s.running = true
+	if s.inline {
+		return true
+	}
+	go func() {
+		s.h(msg.subject, msg.data)
+		s.drain()
+	}()
+	return false
+}
+
+// drain runs the handler on what waits, then lets the subscription idle.
+func (s *memorySub) drain() {
+	for {
+		s.mu.Lock()
+		if len(s.queue) == 0 || s.ended {
+			s.queue = nil
+			s.running = false
+			s.mu.Unlock()
+			return
+		}
+		msg := s.queue[0]
+		s.queue[0] = memoryMsg{}
+		s.queue = s.queue[1:]
+		s.mu.Unlock()
+		s.h(msg.subject, msg.data)
+	}
+}
+
 // Subscribe starts delivering messages on subjects matching pattern.
 func (m *Memory) Subscribe(pattern string, h Handler) (Subscription, error) {
+	return m.subscribe(pattern, h, false)
+}
+
+// SubscribeInline is Subscribe for a handler that returns at once and
+// takes no lock a publisher may hold: the publisher calls it itself when
+// nothing is waiting for it, sparing a goroutine's wake-up per message.
+func (m *Memory) SubscribeInline(pattern string, h Handler) (Subscription, error) {
+	return m.subscribe(pattern, h, true)
+}
+
+func (m *Memory) subscribe(pattern string, h Handler, inline bool) (Subscription, error) {
 	if !validSubject(pattern, true) {
 		return nil, ErrBadSubject
 	}
-	s := &memorySub{bus: m, pattern: pattern, queue: make(chan memoryMsg, PendingLimit), done: make(chan struct{})}
+	s := &memorySub{bus: m, pattern: pattern, h: h, inline: inline}
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	if m.closed {
-		m.mu.Unlock()
 		return nil, ErrClosed
 	}
 	m.subs[s] = struct{}{}
-	m.mu.Unlock()
-	go func() {
-		for {
-			select {
-			case msg := <-s.queue:
-				h(msg.subject, msg.data)
-			case <-s.done:
-				return
-			}
-		}
-	}()
 	return s, nil
 }
 
@@ -88,8 +147,16 @@ func (s *memorySub) Unsubscribe() error {
 	s.bus.mu.Lock()
 	delete(s.bus.subs, s)
 	s.bus.mu.Unlock()
-	s.once.Do(func() { close(s.done) })
+	s.end()
 	return nil
+}
+
+// end stops deliveries; a handler already running finishes its message.
+func (s *memorySub) end() {
+	s.mu.Lock()
+	s.ended = true
+	s.queue = nil
+	s.mu.Unlock()
 }
 
 // Close ends every subscription.
@@ -100,7 +167,7 @@ func (m *Memory) Close() error {
 	m.closed = true
 	m.mu.Unlock()
 	for s := range subs {
-		s.once.Do(func() { close(s.done) })
+		s.end()
 	}
 	return nil
 }

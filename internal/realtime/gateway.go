@@ -172,17 +172,30 @@ func New(cfg Config, b bus.Bus, c Chat, lastSeen LastSeenStore, log *slog.Logger
 			func() float64 { return float64(g.readers.Load()) }))
 	}
 	g.presence = newPresence(g, lastSeen)
-	for subject, h := range map[string]bus.Handler{
-		"chat.conv.*":     g.onConversationEvent,
-		"chat.receipt.*":  g.onReceipt,
-		"chat.typing.*":   g.onTyping,
-		"chat.call.*":     g.onCall,
-		"desk.user.*":     g.toUser("desk.user.", FrameDesk, "desk"),
-		"notice.user.*":   g.toUser("notice.user.", FrameNotice, "notice"),
-		"presence.>":      g.presence.onMessage,
-		auth.EndedSubject: g.onCredentialsEnded,
+	type handler struct {
+		h bus.Handler
+		// inline: the handler queues frames on connections and takes no
+		// lock a publisher holds, so a single node's publisher may run it
+		// itself (bus.SubscribeInline). (A new conversation's members are
+		// read from the database first; its publisher is a request, which
+		// may wait that long.)
+		inline bool
+	}
+	for subject, h := range map[string]handler{
+		"chat.conv.*":     {g.onConversationEvent, true},
+		"chat.receipt.*":  {g.onReceipt, true},
+		"chat.typing.*":   {g.onTyping, true},
+		"chat.call.*":     {g.onCall, true},
+		"desk.user.*":     {g.toUser("desk.user.", FrameDesk, "desk"), false},
+		"notice.user.*":   {g.toUser("notice.user.", FrameNotice, "notice"), false},
+		"presence.>":      {g.presence.onMessage, false},
+		auth.EndedSubject: {g.onCredentialsEnded, false},
 	} {
-		sub, err := b.Subscribe(subject, h)
+		subscribe := b.Subscribe
+		if h.inline {
+			subscribe = func(subject string, h bus.Handler) (bus.Subscription, error) { return bus.SubscribeInline(b, subject, h) }
+		}
+		sub, err := subscribe(subject, h.h)
 		if err != nil {
 			g.Close()
 			return nil, err
@@ -368,15 +381,26 @@ func (g *Gateway) isMember(c *conn, convID string) bool {
 // except skip.
 func (g *Gateway) deliver(convID string, frame []byte, skip *conn) {
 	sh := g.shardOf(convID)
+	to := connLists.Get().(*[]*conn)
 	sh.mu.RLock()
-	defer sh.mu.RUnlock()
 	for c := range sh.convs[convID] {
 		if c != skip {
-			c.send(frame)
+			*to = append(*to, c)
 		}
 	}
-	g.metrics.deliveries.Add(float64(len(sh.convs[convID])))
+	sh.mu.RUnlock()
+	// Outside the lock: a send may write to the socket.
+	for _, c := range *to {
+		c.send(frame)
+	}
+	g.metrics.deliveries.Add(float64(len(*to)))
+	clear(*to)
+	*to = (*to)[:0]
+	connLists.Put(to)
 }
+
+// connLists are deliver's lists of recipients.
+var connLists = sync.Pool{New: func() any { l := make([]*conn, 0, 64); return &l }}
 
 // eventHead is the part of an event the router reads.
 type eventHead struct {
