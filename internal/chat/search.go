@@ -100,9 +100,9 @@ func (s *Service) Search(ctx context.Context, userID string, q SearchQuery) ([]M
 // itself.
 const (
 	indexDelay = 500 * time.Millisecond
-	// indexChunk bounds one indexing transaction, so that sends queued
-	// behind it on the writer wait for a few milliseconds at most.
-	indexChunk = 512
+	// indexChunk bounds one indexing transaction (~1 ms), so that sends
+	// queued behind it on the writer are not held for long.
+	indexChunk = 256
 )
 
 const (
