@@ -20,7 +20,12 @@ func TestSearchIndexFollowsEditsAndDeletesBeforeAndAfterIndexing(t *testing.T) {
 	f.svc = NewService(d, f.rec, nil, func(err error) { t.Errorf("chat: %v", err) })
 	f.auth = auth.NewService(d, auth.Config{Argon2: auth.Argon2Params{Memory: 64, Time: 1, Threads: 1}})
 	// No background run: this test decides what is indexed when.
-	f.svc.fts.scheduled = true
+	hold := func(held bool) {
+		f.svc.fts.mu.Lock()
+		f.svc.fts.scheduled = held
+		f.svc.fts.mu.Unlock()
+	}
+	hold(true)
 
 	ana, bo := f.user("Ana"), f.user("Bo")
 	g, err := f.svc.CreateGroup(ctx, ana, "band", []string{bo})
@@ -135,7 +140,7 @@ func TestSearchIndexFollowsEditsAndDeletesBeforeAndAfterIndexing(t *testing.T) {
 	integrity()
 
 	// The background indexer catches up by itself.
-	f.svc.fts.scheduled = false
+	hold(false)
 	f.send(ana, g.ID, "9", "alpha ivy")
 	waitFor(t, func() bool { return pending() == 0 })
 	integrity()
