@@ -218,7 +218,8 @@ type Service struct {
 	now      func() time.Time
 	onError  func(error)
 
-	sends sendQueue // group commit of Send
+	sends sendQueue  // group commit of Send
+	fts   ftsIndexer // SQLite: new messages into the full-text index
 	// moderator, when set, sees every text before it is stored (the
 	// marketplace masks contact details in pre-session chat).
 	moderator Moderator

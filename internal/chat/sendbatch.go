@@ -10,8 +10,6 @@ import (
 	"hash/fnv"
 	"maps"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -24,9 +22,9 @@ import (
 // stores it in one transaction and commits once; only then is each message
 // announced (in the order of its conversation's sequence) and its sender
 // answered. While a batch commits, the next sends queue up, so under load a
-// commit (and on SQLite its WAL writes and FTS5 flush, on PostgreSQL its WAL
-// flush) is shared by many messages; an idle server commits a lone message
-// at once, without waiting for company.
+// commit (and on SQLite its WAL writes, on PostgreSQL its WAL flush) is
+// shared by many messages; an idle server commits a lone message at once,
+// without waiting for company.
 //
 // Each message keeps its own outcome. Errors a message can cause itself
 // (not a member, a bad reply or mention, someone else's attachment) are
@@ -211,20 +209,17 @@ const (
 	sqlSetLastSeqAndReadPG = `WITH c AS (UPDATE conversations SET last_seq = $2, last_activity_at = $3 WHERE id = $1)
 		UPDATE members SET read_seq = v.seq FROM unnest($4::text[], $5::bigint[]) AS v(user_id, seq)
 		WHERE members.conversation_id = $1 AND members.user_id = v.user_id`
-	sqlClientIDTaken = `SELECT 1 FROM messages WHERE conversation_id = $1 AND sender_id = $2 AND client_id = $3`
-	sqlSetLastSeq    = `UPDATE conversations SET last_seq = $2, last_activity_at = $3 WHERE id = $1`
-	sqlSenderHasRead = `UPDATE members SET read_seq = $1 WHERE conversation_id = $2 AND user_id = $3`
-	sqlReplyToExists = `SELECT 1 FROM messages WHERE id = $1 AND conversation_id = $2`
-	// SQLite: a batch's new messages, rowids lo to hi, into the full-text
-	// index (rowids distinct and as many as the range holds: exactly them).
-	sqlIndexRange      = `INSERT INTO messages_fts (rowid, body) SELECT rowid, body FROM messages WHERE rowid BETWEEN $1 AND $2`
+	sqlClientIDTaken   = `SELECT 1 FROM messages WHERE conversation_id = $1 AND sender_id = $2 AND client_id = $3`
+	sqlSetLastSeq      = `UPDATE conversations SET last_seq = $2, last_activity_at = $3 WHERE id = $1`
+	sqlSenderHasRead   = `UPDATE members SET read_seq = $1 WHERE conversation_id = $2 AND user_id = $3`
+	sqlReplyToExists   = `SELECT 1 FROM messages WHERE id = $1 AND conversation_id = $2`
 	batchSavepoint     = `SAVEPOINT send_one`
 	batchRollbackTo    = `ROLLBACK TO SAVEPOINT send_one`
 	batchReleaseSavept = `RELEASE SAVEPOINT send_one`
 )
 
 var sendStatements = []string{sqlLockConversation, sqlMembership, sqlInsertMessage, sqlInsertMessageEvent,
-	sqlClientIDTaken, sqlSetLastSeq, sqlSenderHasRead, sqlReplyToExists, sqlIndexRange}
+	sqlClientIDTaken, sqlSetLastSeq, sqlSenderHasRead, sqlReplyToExists}
 
 // prepare prepares the send path's statements the first time (SQLite).
 func (s *Service) prepare(ctx context.Context) {
@@ -247,15 +242,24 @@ func ownFault(err error) bool {
 // an error only when the transaction failed as a whole; each message's own
 // outcome is in it.
 func (s *Service) storeBatch(batch []*sendReq) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	// On SQLite the batch runs without a deadline: a statement there cannot
+	// hang (busy_timeout bounds a wait for the lock), and modernc's driver
+	// starts a goroutine and a progress handler for every statement whose
+	// context can be cancelled, which cost the committer ~10 % per batch.
+	ctx := context.Background()
+	if s.db.Dialect == db.Postgres {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+	}
 	s.prepare(ctx)
 	// Conversations in a fixed order, so that two batches on PostgreSQL
 	// lock their rows in the same order and cannot deadlock; a
 	// conversation's messages in the order they came.
 	order := slices.Clone(batch)
 	slices.SortStableFunc(order, func(a, b *sendReq) int { return cmp.Compare(a.convID, b.convID) })
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	var rowids []any // SQLite: the messages stored, for the search index
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		q := s.db.Prepared(tx)
 		for _, r := range order {
 			r.msg, r.ev, r.dup, r.err = Message{}, Event{}, false, nil
@@ -263,7 +267,7 @@ func (s *Service) storeBatch(batch []*sendReq) error {
 		if s.db.Dialect == db.Postgres {
 			return s.storeBatchPG(ctx, tx, order)
 		}
-		var rowids []any // SQLite: the messages to index for search
+		rowids = rowids[:0]
 		for i := 0; i < len(order); {
 			j := i + 1
 			for j < len(order) && order[j].convID == order[i].convID {
@@ -274,41 +278,14 @@ func (s *Service) storeBatch(batch []*sendReq) error {
 			}
 			i = j
 		}
-		return s.indexForSearch(ctx, q, rowids)
+		return nil
 	})
-}
-
-// indexForSearch adds the batch's messages to SQLite's full-text index in
-// one statement, so that FTS5 writes one segment for the batch (see
-// migrations/sqlite/0003). PostgreSQL indexes a generated column itself.
-func (s *Service) indexForSearch(ctx context.Context, q db.Querier, rowids []any) error {
-	if len(rowids) == 0 {
-		return nil
+	if err == nil && len(rowids) > 0 {
+		// Off the commit path: FTS5's work per batch cost as much as the
+		// rest of a lone message (search.go, migrations/sqlite/0004).
+		s.indexSoon()
 	}
-	// The writer numbers new rows one above the largest, so a batch's rows
-	// are usually one unbroken range: then a statement prepared once does,
-	// rather than one parsed anew for each size of batch.
-	lo, hi := rowids[0].(int64), rowids[0].(int64)
-	for _, id := range rowids {
-		lo, hi = min(lo, id.(int64)), max(hi, id.(int64))
-	}
-	if hi-lo+1 == int64(len(rowids)) {
-		if _, err := q.ExecContext(ctx, sqlIndexRange, lo, hi); err != nil {
-			return fmt.Errorf("chat: index for search: %w", err)
-		}
-		return nil
-	}
-	for chunk := range slices.Chunk(rowids, 500) {
-		marks := make([]string, len(chunk))
-		for i := range chunk {
-			marks[i] = "$" + strconv.Itoa(i+1)
-		}
-		if _, err := q.ExecContext(ctx, `INSERT INTO messages_fts (rowid, body) SELECT rowid, body FROM messages
-			WHERE rowid IN (`+strings.Join(marks, ",")+`)`, chunk...); err != nil {
-			return fmt.Errorf("chat: index for search: %w", err)
-		}
-	}
-	return nil
+	return err
 }
 
 // storeConversation stores one conversation's messages of a batch.
@@ -472,7 +449,7 @@ func (s *Service) storeOne(ctx context.Context, tx *sql.Tx, q db.Querier, r *sen
 }
 
 // insertMessage claims msg's attachments and inserts it with its event.
-// On SQLite it adds the message's rowid to rowids, for indexForSearch.
+// On SQLite it adds the message's rowid to rowids.
 func (s *Service) insertMessage(ctx context.Context, tx *sql.Tx, q db.Querier, r *sendReq, msg *Message, rowids *[]any) (bool, error) {
 	var err error
 	if len(r.in.Attachments) > 0 {

@@ -150,6 +150,14 @@ func (d *DB) Close() error {
 	return err
 }
 
+// Closed reports whether Close has been called: background work that finds
+// the database closed under it has nothing left to do and no error to report.
+func (d *DB) Closed() bool {
+	d.stmtMu.Lock()
+	defer d.stmtMu.Unlock()
+	return d.closed
+}
+
 // Ping checks that the database answers.
 func (d *DB) Ping(ctx context.Context) error { return d.write.PingContext(ctx) }
 
