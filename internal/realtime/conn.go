@@ -47,6 +47,8 @@ type conn struct {
 	queued        int      // bytes in queue
 	ctrl          []byte   // control frames waiting, framed
 	writing       bool     // a goroutine is writing to the socket
+	listed        bool     // waiting for its flusher
+	flushShard    uint32   // which flusher writes its fan-outs
 	closed        bool     // nothing more is written: the close frame went out, or a write failed
 	pingDue       bool
 	closeCode     int // set when the connection is to be closed after the queue drains

@@ -29,7 +29,9 @@ import (
 type Chat interface {
 	ConversationIDs(ctx context.Context, userID string) ([]string, error)
 	MemberIDs(ctx context.Context, convID string) ([]string, error)
-	Send(ctx context.Context, userID, convID string, in chat.SendInput) (chat.Message, bool, error)
+	// SendAsync stores a message and calls then with the outcome, without
+	// blocking (chat.Service.SendAsync).
+	SendAsync(ctx context.Context, userID, convID string, in chat.SendInput, then func(chat.Message, bool, error))
 	MarkRead(ctx context.Context, userID, convID string, seq int64) (int64, error)
 	Contacts(ctx context.Context, userID string, candidates []string) ([]string, error)
 }
@@ -140,6 +142,7 @@ type Gateway struct {
 	presence *presence
 	ext      Extension
 	poller   *poller      // nil where connections read on goroutines of their own
+	flushers *flushers    // write the connections a fan-out queued frames on
 	readers  atomic.Int64 // connections a goroutine is reading; the others wait in the poller
 
 	subs      []bus.Subscription
@@ -162,6 +165,7 @@ func New(cfg Config, b bus.Bus, c Chat, lastSeen LastSeenStore, log *slog.Logger
 		stop:     make(chan struct{}),
 		draining: make(chan struct{}),
 		poller:   sharedPoller(),
+		flushers: newFlushers(),
 	}
 	for i := range g.shards {
 		g.shards[i].convs = map[string]map[*conn]struct{}{}
@@ -193,7 +197,9 @@ func New(cfg Config, b bus.Bus, c Chat, lastSeen LastSeenStore, log *slog.Logger
 	} {
 		subscribe := b.Subscribe
 		if h.inline {
-			subscribe = func(subject string, h bus.Handler) (bus.Subscription, error) { return bus.SubscribeInline(b, subject, h) }
+			subscribe = func(subject string, h bus.Handler) (bus.Subscription, error) {
+				return bus.SubscribeInline(b, subject, h)
+			}
 		}
 		sub, err := subscribe(subject, h.h)
 		if err != nil {
@@ -389,9 +395,8 @@ func (g *Gateway) deliver(convID string, frame []byte, skip *conn) {
 		}
 	}
 	sh.mu.RUnlock()
-	// Outside the lock: a send may write to the socket.
 	for _, c := range *to {
-		c.send(frame)
+		c.sendFanOut(frame)
 	}
 	g.metrics.deliveries.Add(float64(len(*to)))
 	clear(*to)

@@ -2,7 +2,9 @@ package realtime
 
 import (
 	"encoding/binary"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -100,6 +102,34 @@ func (c *conn) sendControl(op int, payload []byte) {
 	}
 	c.ctrl = appendFrame(c.ctrl, op, payload)
 	c.flushLocked()
+}
+
+// sendFanOut queues a frame of a fan-out: the connection is handed to one
+// of the node's flushers (flushers), which writes it soon after, along with
+// everything else the fan-out queued, instead of being written by the
+// fanning goroutine itself.
+func (c *conn) sendFanOut(frame []byte) {
+	c.mu.Lock()
+	if c.closed || c.closeCode != 0 {
+		c.mu.Unlock()
+		return
+	}
+	if len(c.queue) >= c.g.cfg.QueueFrames || c.queued+len(frame) > c.g.cfg.QueueBytes {
+		c.g.metrics.slowConsumers.Inc()
+		c.queue, c.queued = nil, 0
+		c.closeCode, c.closeText = CloseSlowConsumer, "too slow: reconnect and resume from your cursor"
+		c.flushLocked()
+		return
+	}
+	c.queue = append(c.queue, frame)
+	c.queued += len(frame)
+	if c.writing || c.listed {
+		c.mu.Unlock()
+		return
+	}
+	c.listed = true
+	c.mu.Unlock()
+	c.g.flushers.add(c)
 }
 
 // closeWith sends a close frame after what is already queued.
@@ -265,3 +295,65 @@ type closingError struct{}
 func (closingError) Error() string { return "realtime: closing" }
 
 var errClosing error = closingError{}
+
+// flushers write the connections a fan-out queued frames on. An event for a
+// group is one frame for each member's connections; the goroutine fanning
+// it out (the chat publisher, which runs the gateway's handler inline) only
+// queues them, and the flushers, as many as the Go scheduler has
+// processors, write them in parallel, each connection with one
+// non-blocking write as in flushLocked. A fan-out written by the publisher
+// itself made one goroutine do every write of every event in turn, each
+// a system call that may lose the processor to the woken reader, and the
+// next events waited behind it. A flusher goroutine runs only while
+// connections wait; frames queued on a connection while it waits go out in
+// the same write.
+type flushers struct {
+	shards []flushShard
+	next   atomic.Uint32
+}
+
+type flushShard struct {
+	mu      sync.Mutex
+	ready   []*conn
+	running bool
+}
+
+func newFlushers() *flushers {
+	return &flushers{shards: make([]flushShard, max(1, min(runtime.GOMAXPROCS(0), 16)))}
+}
+
+// shard picks the flusher of a new connection.
+func (f *flushers) shard() uint32 { return f.next.Add(1) % uint32(len(f.shards)) }
+
+func (f *flushers) add(c *conn) {
+	sh := &f.shards[c.flushShard]
+	sh.mu.Lock()
+	sh.ready = append(sh.ready, c)
+	start := !sh.running
+	sh.running = true
+	sh.mu.Unlock()
+	if start {
+		go sh.run()
+	}
+}
+
+func (sh *flushShard) run() {
+	var batch []*conn
+	for {
+		sh.mu.Lock()
+		if len(sh.ready) == 0 {
+			sh.running = false
+			sh.ready = nil
+			sh.mu.Unlock()
+			return
+		}
+		batch, sh.ready = sh.ready, batch[:0]
+		sh.mu.Unlock()
+		for i, c := range batch {
+			c.mu.Lock()
+			c.listed = false
+			c.flushLocked()
+			batch[i] = nil
+		}
+	}
+}
