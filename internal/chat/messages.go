@@ -51,46 +51,21 @@ func checkBody(v *httpx.Validator, body string, required bool) {
 // are committed together (sendbatch.go); Send returns once its message is
 // committed and announced.
 func (s *Service) Send(ctx context.Context, userID, convID string, in SendInput) (Message, bool, error) {
-	if err := s.checkSend(ctx, userID, convID, &in); err != nil {
-		return Message{}, false, err
-	}
-	return s.sendBatched(ctx, &sendReq{ctx: ctx, userID: userID, convID: convID, in: in, done: make(chan struct{})})
-}
-
-// SendAsync is Send for a caller that does not wait: then gets the outcome
-// once, as soon as it is known. A message that fails its checks is
-// answered at once, on the caller's goroutine; otherwise then is called
-// right after the message's batch has committed and before its events are
-// announced (committed, acknowledged, then announced), on the goroutine
-// that announces them, so it must not block. ctx must stay alive until
-// then is called: a send whose ctx is done before its batch starts is
-// dropped, and then gets ctx's error.
-func (s *Service) SendAsync(ctx context.Context, userID, convID string, in SendInput, then func(Message, bool, error)) {
-	if err := s.checkSend(ctx, userID, convID, &in); err != nil {
-		then(Message{}, false, err)
-		return
-	}
-	s.enqueue(&sendReq{ctx: ctx, userID: userID, convID: convID, in: in, then: then})
-}
-
-// checkSend validates a send and runs it by the moderator, which may
-// rewrite its body.
-func (s *Service) checkSend(ctx context.Context, userID, convID string, in *SendInput) error {
 	var v httpx.Validator
 	v.Check(validClientID(in.ClientID), "client_id", "1 to 64 letters, digits, '-', '_', '.' or ':'")
 	checkBody(&v, in.Body, len(in.Attachments) == 0)
 	v.Check(len(in.Mentions) <= MaxMentions, "mentions", fmt.Sprintf("at most %d", MaxMentions))
 	v.Check(len(in.Attachments) <= MaxAttachments, "attachments", fmt.Sprintf("at most %d", MaxAttachments))
 	if err := v.Err(); err != nil {
-		return err
+		return Message{}, false, err
 	}
 	if s.moderator != nil && in.Body != "" {
 		var err error
 		if in.Body, err = s.moderator.Moderate(ctx, userID, convID, in.Body); err != nil {
-			return err
+			return Message{}, false, err
 		}
 	}
-	return nil
+	return s.sendBatched(ctx, &sendReq{ctx: ctx, userID: userID, convID: convID, in: in, done: make(chan struct{})})
 }
 
 func (s *Service) checkMentions(ctx context.Context, tx db.Querier, convID string, ids []string) ([]string, error) {

@@ -50,10 +50,7 @@ type sendReq struct {
 	ev   Event
 	dup  bool // a retry: the first message is answered
 	err  error
-	done chan struct{} // closed once the batch is announced (Send)
-	// then is called with the outcome instead (SendAsync), before the
-	// batch is announced.
-	then func(Message, bool, error)
+	done chan struct{}
 }
 
 type sendQueue struct {
@@ -96,19 +93,6 @@ func shardOf(convID string, n int) int {
 
 // sendBatched queues r and waits for its outcome.
 func (s *Service) sendBatched(ctx context.Context, r *sendReq) (Message, bool, error) {
-	s.enqueue(r)
-	select {
-	case <-r.done:
-	case <-ctx.Done():
-		// It may still be stored; a retry with the same client id finds it.
-		return Message{}, false, ctx.Err()
-	}
-	return s.outcome(ctx, r)
-}
-
-// enqueue queues r for its conversation's committer, starting one if none
-// runs.
-func (s *Service) enqueue(r *sendReq) {
 	q := &s.sends
 	q.mu.Lock()
 	if q.shards == nil {
@@ -123,6 +107,13 @@ func (s *Service) enqueue(r *sendReq) {
 	if start {
 		go s.commitLoop(i)
 	}
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		// It may still be stored; a retry with the same client id finds it.
+		return Message{}, false, ctx.Err()
+	}
+	return s.outcome(ctx, r)
 }
 
 // outcome is what Send answers for r once its batch is done.
@@ -135,20 +126,6 @@ func (s *Service) outcome(ctx context.Context, r *sendReq) (Message, bool, error
 		return m, false, err
 	}
 	return r.msg, true, nil
-}
-
-// answer gives an asynchronous send its outcome. A retry's first message
-// is read back on a goroutine of its own, off the publisher's path.
-func (s *Service) answer(r *sendReq) {
-	if r.err == nil && r.dup {
-		go func() {
-			m, created, err := s.outcome(r.ctx, r)
-			r.then(m, created, err)
-		}()
-		return
-	}
-	m, created, err := s.outcome(r.ctx, r)
-	r.then(m, created, err)
 }
 
 // commitLoop commits shard i's batches while sends are queued there, then
@@ -565,16 +542,9 @@ func (s *Service) publishLoop() {
 				out.events = append(out.events, r.ev)
 			}
 		}
-		for _, r := range batch {
-			if r.then != nil {
-				s.answer(r)
-			}
-		}
 		s.publish(context.Background(), out)
 		for _, r := range batch {
-			if r.done != nil {
-				close(r.done)
-			}
+			close(r.done)
 		}
 	}
 }

@@ -29,9 +29,7 @@ import (
 type Chat interface {
 	ConversationIDs(ctx context.Context, userID string) ([]string, error)
 	MemberIDs(ctx context.Context, convID string) ([]string, error)
-	// SendAsync stores a message and calls then with the outcome, without
-	// blocking (chat.Service.SendAsync).
-	SendAsync(ctx context.Context, userID, convID string, in chat.SendInput, then func(chat.Message, bool, error))
+	Send(ctx context.Context, userID, convID string, in chat.SendInput) (chat.Message, bool, error)
 	MarkRead(ctx context.Context, userID, convID string, seq int64) (int64, error)
 	Contacts(ctx context.Context, userID string, candidates []string) ([]string, error)
 }

@@ -160,12 +160,9 @@ func (g *Gateway) serve(ws *websocket.Conn, p *auth.Principal, host string) {
 	c.finish()
 }
 
-// frameTimeout bounds a frame's work, a send's included.
-const frameTimeout = 15 * time.Second
-
 // handle carries out one well-formed frame.
 func (g *Gateway) handle(ctx context.Context, c *conn, f inFrame) {
-	ctx, cancel := context.WithTimeout(ctx, frameTimeout)
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	switch f.Type {
 	case FrameRTC:
@@ -188,20 +185,14 @@ func (g *Gateway) handle(ctx context.Context, c *conn, f inFrame) {
 	case FramePing:
 		c.send(encodeFrame(ackFrame{V: ProtocolVersion, Type: FramePong, ID: f.ID}))
 	case FrameSend:
-		// The reader does not wait for the batch to commit: the answer is
-		// queued when it has, just before the message's event, which then
-		// goes out in the same write to this connection.
-		sendCtx, cancelSend := context.WithTimeout(context.WithoutCancel(ctx), frameTimeout)
-		g.chat.SendAsync(sendCtx, c.userID, f.ConversationID, chat.SendInput{
+		m, created, err := g.chat.Send(ctx, c.userID, f.ConversationID, chat.SendInput{
 			ClientID: f.ClientID, Body: f.Body, ReplyTo: f.ReplyTo, Mentions: f.Mentions, Attachments: f.Attachments,
-		}, func(m chat.Message, created bool, err error) {
-			cancelSend()
-			if err != nil {
-				g.replyError(c, f.ID, err)
-				return
-			}
-			c.sendFanOut(encodeFrame(ackFrame{V: ProtocolVersion, Type: FrameAck, ID: f.ID, Message: m, Created: &created}))
 		})
+		if err != nil {
+			g.replyError(c, f.ID, err)
+			return
+		}
+		c.send(encodeFrame(ackFrame{V: ProtocolVersion, Type: FrameAck, ID: f.ID, Message: m, Created: &created}))
 	case FrameRead:
 		cursor, err := g.chat.MarkRead(ctx, c.userID, f.ConversationID, f.Seq)
 		if err != nil {
