@@ -82,15 +82,22 @@ func (c *conn) send(frame []byte) {
 		c.mu.Unlock()
 		return
 	}
+	c.queueLocked(frame)
+	c.flushLocked()
+}
+
+// queueLocked adds frame to the queue, or, if the queue is full, empties
+// it and marks the connection to be closed as a slow consumer (false).
+func (c *conn) queueLocked(frame []byte) bool {
 	if len(c.queue) >= c.g.cfg.QueueFrames || c.queued+len(frame) > c.g.cfg.QueueBytes {
 		c.g.metrics.slowConsumers.Inc()
 		c.queue, c.queued = nil, 0
 		c.closeCode, c.closeText = CloseSlowConsumer, "too slow: reconnect and resume from your cursor"
-	} else {
-		c.queue = append(c.queue, frame)
-		c.queued += len(frame)
+		return false
 	}
-	c.flushLocked()
+	c.queue = append(c.queue, frame)
+	c.queued += len(frame)
+	return true
 }
 
 // sendControl queues a control frame (a pong) ahead of the data waiting.
@@ -114,15 +121,10 @@ func (c *conn) sendFanOut(frame []byte) {
 		c.mu.Unlock()
 		return
 	}
-	if len(c.queue) >= c.g.cfg.QueueFrames || c.queued+len(frame) > c.g.cfg.QueueBytes {
-		c.g.metrics.slowConsumers.Inc()
-		c.queue, c.queued = nil, 0
-		c.closeCode, c.closeText = CloseSlowConsumer, "too slow: reconnect and resume from your cursor"
-		c.flushLocked()
+	if !c.queueLocked(frame) {
+		c.flushLocked() // the close
 		return
 	}
-	c.queue = append(c.queue, frame)
-	c.queued += len(frame)
 	if c.writing || c.listed {
 		c.mu.Unlock()
 		return
