@@ -214,8 +214,7 @@ func (c *conn) idleLocked() bool {
 
 // takeLocked appends to b what waits to be written — control frames, a
 // due ping, the queued frames as one message and, with withClose, the
-// close frame once nothing else waits — and empties the queue. closing
-// reports whether the close frame is in b.
+// close frame (noted in c.closing) — and empties the queue.
 func (c *conn) takeLocked(b []byte, withClose bool) []byte {
 	b = append(b, c.ctrl...)
 	c.ctrl = nil
