@@ -641,6 +641,9 @@ export class ParleyHelp extends HTMLElement {
     let mute = null;
     if (media) {
       share = el('button', { type: 'button', class: 'primary', 'aria-pressed': 'false' }, this.#t('help.shareScreen'));
+      // Until the call has joined, the server has not said the screen may
+      // be shared: a click then would do nothing.
+      share.disabled = !media.may('screen');
       share.addEventListener('click', () => {
         const on = !media.local.has('screen');
         media.setScreen(on).catch(() => {
@@ -716,6 +719,7 @@ export class ParleyHelp extends HTMLElement {
       call.status.textContent = this.#t('help.chatOnly');
       return;
     }
+    if (call.share) call.share.disabled = !media.may('screen');
     call.status.textContent = media.state === 'reconnecting' ? this.#t('help.reconnecting')
       : media.state === 'connected' ? this.#t('help.connected') : this.#t('help.connectingCall');
   }
