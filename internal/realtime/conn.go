@@ -23,9 +23,10 @@ const (
 // goroutine at all: the node's poller (poll_linux.go) watches its socket
 // and starts a reading goroutine only when bytes arrive; that goroutine
 // reads what is there with a pooled buffer and ends. A frame for the
-// device is written by the goroutine that has it, without waiting on the
-// socket; a writer goroutine exists only while a client reads too slowly
-// to take it at once (write.go). Elsewhere, and over TLS served by Parley
+// device is written without waiting on the socket, by the goroutine that
+// has it or, for a fan-out, by one of the node's flushers; a writer
+// goroutine exists only while a client reads too slowly to take it at
+// once (write.go). Elsewhere, and over TLS served by Parley
 // itself, a goroutine per connection reads and one writes.
 type conn struct {
 	g         *Gateway
