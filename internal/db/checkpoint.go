@@ -28,6 +28,16 @@ import (
 // writer lock for a checkpoint (as a TRUNCATE or RESTART checkpoint would,
 // holding every commit while it copied the whole backlog and waiting for
 // readers, with the writer asleep in SQLite's busy handler meanwhile).
+//
+// SQLite fsyncs the database file in a checkpoint only when the checkpoint
+// reached the WAL's end. Under steady load a background round seldom does
+// (a commit lands while it copies), so the pages it copied stayed dirty in
+// the OS's cache until the writer's own checkpoint, whose fsync then wrote
+// all of them while every send waited: 4.5 ms, every ~100 ms at 2,500
+// msgs/s, which made the p99 latency. So after each round that copied
+// something the checkpointer fsyncs the database file itself, off the
+// commit path, and the writer's checkpoint syncs little (1.6 ms). An extra
+// fsync never weakens durability.
 const (
 	checkpointInterval = 20 * time.Millisecond
 	restartPages       = 2048 // 8 MiB of 4 KiB pages
@@ -35,8 +45,10 @@ const (
 
 type checkpointer struct {
 	db           *sql.DB
+	file         syncer // the database file; nil: SQLite's own fsyncs only
 	interval     time.Duration
 	restartPages int
+	copied       int // frames copied by the last round, as SQLite counts them
 	// restart asks the writer to checkpoint the last frames itself before
 	// its next transaction, so that the WAL starts over.
 	restart atomic.Bool
@@ -46,8 +58,11 @@ type checkpointer struct {
 	once    sync.Once
 }
 
-func startCheckpointer(db *sql.DB, interval time.Duration, restartPages int) *checkpointer {
-	c := &checkpointer{db: db, interval: interval, restartPages: restartPages,
+// syncer is what the checkpointer needs of the database file (*os.File).
+type syncer interface{ Sync() error }
+
+func startCheckpointer(db *sql.DB, file syncer, interval time.Duration, restartPages int) *checkpointer {
+	c := &checkpointer{db: db, file: file, interval: interval, restartPages: restartPages,
 		kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
 	go c.run()
 	return c
@@ -99,6 +114,12 @@ func (c *checkpointer) checkpoint() (log, done int) {
 	if err := c.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &log, &done); err != nil {
 		return 0, 0
 	}
+	// done counts the frames copied since the WAL last started over, so a
+	// change means this round wrote pages to the database file.
+	if done != c.copied && done > 0 && c.file != nil {
+		_ = c.file.Sync() // an error leaves the work to SQLite's own fsync
+	}
+	c.copied = done
 	if log >= c.restartPages {
 		c.restart.Store(true)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -22,7 +23,7 @@ func TestSQLiteWALStartsOverAtItsBound(t *testing.T) {
 	// The background rounds are run by the test, one at a time.
 	const bound = 64
 	d.ckpt.stop()
-	c := startCheckpointer(d.read, time.Hour, bound)
+	c := startCheckpointer(d.read, d.file, time.Hour, bound)
 	d.ckpt = c
 	if _, err := d.ExecContext(ctx, `CREATE TABLE blobs (id INTEGER PRIMARY KEY, data TEXT NOT NULL)`); err != nil {
 		t.Fatal(err)
@@ -103,4 +104,49 @@ func TestSQLiteWALStartsOverAtItsBound(t *testing.T) {
 	if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM blobs`).Scan(&n); err != nil || n != next {
 		t.Fatalf("%d rows, %v; want %d", n, err, next)
 	}
+}
+
+// countingFile counts the fsyncs asked of the database file.
+type countingFile struct{ syncs atomic.Int32 }
+
+func (f *countingFile) Sync() error { f.syncs.Add(1); return nil }
+
+// A background round that copied pages into the database file fsyncs it,
+// so that the writer's own checkpoint before the WAL starts over has little
+// left to sync; a round that copied nothing does not.
+func TestSQLiteCheckpointSyncsWhatItCopied(t *testing.T) {
+	ctx := context.Background()
+	d, err := Open(ctx, filepath.Join(t.TempDir(), "parley.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	d.ckpt.stop()
+	file := &countingFile{}
+	c := startCheckpointer(d.read, file, time.Hour, 1<<20)
+	d.ckpt = c
+	if _, err := d.ExecContext(ctx, `CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	insert := func() {
+		t.Helper()
+		if _, err := d.ExecContext(ctx, `INSERT INTO notes (body) VALUES ('a note')`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	round := func(want int32) {
+		t.Helper()
+		if log, done := c.checkpoint(); log == 0 || done != log {
+			t.Fatalf("the round copied %d of %d frames; want all", done, log)
+		}
+		if n := file.syncs.Load(); n != want {
+			t.Fatalf("%d fsyncs of the database file; want %d", n, want)
+		}
+	}
+	insert()
+	round(1)
+	round(1) // nothing new to copy
+	insert()
+	insert()
+	round(2)
 }

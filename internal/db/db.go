@@ -48,6 +48,7 @@ type DB struct {
 	closed bool
 
 	ckpt *checkpointer // SQLite only
+	file *os.File      // SQLite: the database file, for the checkpointer's fsync
 }
 
 // Open connects to dsn: a postgres:// or postgresql:// URL, or a path to a
@@ -125,7 +126,14 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	}
 	read.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
 	d := &DB{Dialect: SQLite, read: read, write: write}
-	d.ckpt = startCheckpointer(read, checkpointInterval, restartPages)
+	// The checkpointer's own handle on the database file, only to fsync it
+	// (checkpoint.go). It is closed after SQLite's connections: closing any
+	// descriptor of a file drops every POSIX lock the process holds on it.
+	var file syncer
+	if f, err := os.Open(path); err == nil {
+		d.file, file = f, f
+	}
+	d.ckpt = startCheckpointer(read, file, checkpointInterval, restartPages)
 	return d, nil
 }
 
@@ -146,6 +154,9 @@ func (d *DB) Close() error {
 	}
 	if d.pool != nil {
 		d.pool.Close()
+	}
+	if d.file != nil {
+		err = errors.Join(err, d.file.Close())
 	}
 	return err
 }
