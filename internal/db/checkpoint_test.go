@@ -10,21 +10,30 @@ import (
 	"time"
 )
 
+// openWithCheckpointer opens a SQLite database whose background rounds are
+// run by the test, one at a time, syncing file (nil: the database file).
+func openWithCheckpointer(t *testing.T, file syncer, restartPages int) (*DB, *checkpointer) {
+	t.Helper()
+	d, err := Open(context.Background(), filepath.Join(t.TempDir(), "parley.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if file == nil {
+		file = d.file
+	}
+	d.ckpt.stop()
+	d.ckpt = startCheckpointer(d.read, file, time.Hour, restartPages)
+	return d, d.ckpt
+}
+
 // Once the WAL has reached its bound, the next write starts it over, done
 // by the writer itself; a reader still in the old frames postpones that
 // until it has finished, and never blocks the writer.
 func TestSQLiteWALStartsOverAtItsBound(t *testing.T) {
 	ctx := context.Background()
-	d, err := Open(ctx, filepath.Join(t.TempDir(), "parley.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	// The background rounds are run by the test, one at a time.
 	const bound = 64
-	d.ckpt.stop()
-	c := startCheckpointer(d.read, d.file, time.Hour, bound)
-	d.ckpt = c
+	d, c := openWithCheckpointer(t, nil, bound)
 	if _, err := d.ExecContext(ctx, `CREATE TABLE blobs (id INTEGER PRIMARY KEY, data TEXT NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
@@ -116,15 +125,8 @@ func (f *countingFile) Sync() error { f.syncs.Add(1); return nil }
 // left to sync; a round that copied nothing does not.
 func TestSQLiteCheckpointSyncsWhatItCopied(t *testing.T) {
 	ctx := context.Background()
-	d, err := Open(ctx, filepath.Join(t.TempDir(), "parley.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	d.ckpt.stop()
 	file := &countingFile{}
-	c := startCheckpointer(d.read, file, time.Hour, 1<<20)
-	d.ckpt = c
+	d, c := openWithCheckpointer(t, file, 1<<20)
 	if _, err := d.ExecContext(ctx, `CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
